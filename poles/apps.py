@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PolesConfig(AppConfig):
+    name = "poles"
+    verbose_name = "Pôles de compétitivité"

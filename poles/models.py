@@ -1,0 +1,354 @@
+"""The portal's content: poles, their themes, territories, projects and key
+figures, the national policy, and the site's own pages.
+
+Every content record carries its source and the date it was last verified,
+because the prefecture's text ages and editors must be able to tell what is
+still true. Long texts are Markdown, rendered and sanitised at display time.
+"""
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class PublishedQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True)
+
+
+class Content(models.Model):
+    """Fields shared by every editable record: publication and provenance."""
+
+    is_published = models.BooleanField(
+        "publié",
+        default=True,
+        help_text="Décochez pour retirer l'élément du site public sans le supprimer.",
+    )
+    source = models.CharField(
+        "source",
+        max_length=300,
+        blank=True,
+        help_text="D'où vient l'information (nom de la page ou du document).",
+    )
+    source_url = models.URLField("adresse de la source", max_length=500, blank=True)
+    verified_on = models.DateField(
+        "vérifié le",
+        null=True,
+        blank=True,
+        help_text="Date à laquelle l'information a été vérifiée pour la dernière fois.",
+    )
+    # Defaults rather than auto_now(_add), which fixtures (raw saves) bypass.
+    created_at = models.DateTimeField("créé le", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("modifié le", default=timezone.now, editable=False)
+
+    objects = PublishedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.updated_at = timezone.now()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
+        super().save(*args, **kwargs)
+
+
+class Theme(Content):
+    """A field of activity (e.g. solar energy), optionally under a broader one."""
+
+    name = models.CharField("nom", max_length=200)
+    slug = models.SlugField("identifiant d'adresse", max_length=200, unique=True)
+    description = models.TextField("description", blank=True, help_text="Texte en Markdown.")
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="thématique parente",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    order = models.PositiveIntegerField("ordre d'affichage", default=0)
+
+    class Meta:
+        verbose_name = "thématique"
+        verbose_name_plural = "thématiques"
+        ordering = ["order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="theme_not_own_parent"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("poles:theme-detail", kwargs={"slug": self.slug})
+
+
+class Territory(Content):
+    """A region, département, commune or other area, identified by its official code."""
+
+    class Kind(models.TextChoices):
+        REGION = "region", "région"
+        DEPARTEMENT = "departement", "département"
+        COMMUNE = "commune", "commune"
+        OTHER = "other", "autre territoire"
+
+    name = models.CharField("nom officiel", max_length=200)
+    slug = models.SlugField("identifiant d'adresse", max_length=200, unique=True)
+    kind = models.CharField("type", max_length=20, choices=Kind.choices)
+    code = models.CharField(
+        "code officiel (INSEE/COG)",
+        max_length=10,
+        blank=True,
+        help_text="Code du Code officiel géographique de l'INSEE : 93 pour une région, "
+        "13 pour un département, 04112 pour une commune.",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="territoire parent",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    is_historical = models.BooleanField(
+        "n'existe plus en tant que tel",
+        default=False,
+        help_text="Par exemple une région fusionnée lors de la réforme de 2016.",
+    )
+    description = models.TextField("description", blank=True, help_text="Texte en Markdown.")
+
+    class Meta:
+        verbose_name = "territoire"
+        verbose_name_plural = "territoires"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "code"],
+                condition=~Q(code=""),
+                name="territory_unique_code_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="territory_not_own_parent"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("poles:territory-detail", kwargs={"slug": self.slug})
+
+
+class PoleQuerySet(PublishedQuerySet):
+    def with_card_data(self):
+        """What a pole card needs, fetched in a fixed number of queries."""
+        return self.prefetch_related(
+            models.Prefetch("key_figures", queryset=KeyFigure.objects.published()),
+        )
+
+
+class Pole(Content):
+    """A pôle de compétitivité, as labelled by the State."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "actif"
+        MERGED = "merged", "fusionné"
+        RENAMED = "renamed", "renommé"
+        DELABELLED = "delabelled", "n'est plus labellisé"
+
+    name = models.CharField(
+        "nom", max_length=300, help_text="Nom complet, par exemple « Parfums, arômes, senteurs et saveurs »."
+    )
+    acronym = models.CharField("sigle", max_length=50, unique=True)
+    slug = models.SlugField("identifiant d'adresse", max_length=200, unique=True)
+    title = models.CharField(
+        "titre de la page",
+        max_length=300,
+        help_text="Titre affiché en haut de la page du pôle.",
+    )
+    status = models.CharField("statut", max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    successor = models.ForeignKey(
+        "self",
+        verbose_name="pôle successeur",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="predecessors",
+        help_text="Le pôle qui a pris la suite, s'il a fusionné ou été renommé.",
+    )
+    labelled_on = models.DateField("date de labellisation", null=True, blank=True)
+    labelled_by = models.CharField(
+        "instance de labellisation",
+        max_length=300,
+        blank=True,
+        help_text="Par exemple « Comité interministériel d'aménagement et de compétitivité des territoires (CIACT) ».",
+    )
+    summary = models.TextField("résumé", help_text="Deux ou trois phrases, reprises sur les cartes et les listes.")
+    body = models.TextField("présentation", blank=True, help_text="Texte en Markdown.")
+    themes = models.ManyToManyField(Theme, verbose_name="thématiques", blank=True, related_name="poles")
+    territories = models.ManyToManyField(
+        Territory, verbose_name="territoires couverts", blank=True, related_name="poles"
+    )
+    centres = models.ManyToManyField(
+        Territory,
+        verbose_name="centré sur",
+        blank=True,
+        related_name="centred_poles",
+        help_text="Les villes ou bassins autour desquels le pôle est organisé.",
+    )
+    website = models.URLField("site internet", blank=True)
+    order = models.PositiveIntegerField("ordre d'affichage", default=0)
+
+    objects = PoleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "pôle de compétitivité"
+        verbose_name_plural = "pôles de compétitivité"
+        ordering = ["order", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(successor=models.F("pk")), name="pole_not_own_successor"
+            ),
+        ]
+
+    def __str__(self):
+        return self.acronym
+
+    def get_absolute_url(self):
+        return reverse("poles:pole-detail", kwargs={"slug": self.slug})
+
+
+class KeyFigure(Content):
+    """A number worth showing (partners, labelled projects…), with the period it refers to.
+
+    A figure without a pole is a national or departmental one.
+    """
+
+    pole = models.ForeignKey(
+        Pole,
+        verbose_name="pôle",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="key_figures",
+        help_text="Laissez vide pour un chiffre de la politique nationale.",
+    )
+    value = models.PositiveIntegerField("valeur")
+    label = models.CharField("libellé", max_length=200, help_text="Ce que compte le chiffre, par exemple « partenaires ».")
+    reference_date = models.DateField(
+        "date de référence", null=True, blank=True, help_text="Date à laquelle le chiffre était vrai."
+    )
+    period = models.CharField(
+        "période",
+        max_length=100,
+        blank=True,
+        help_text="Période couverte, par exemple « depuis 2005 ».",
+    )
+    order = models.PositiveIntegerField("ordre d'affichage", default=0)
+
+    class Meta:
+        verbose_name = "chiffre clé"
+        verbose_name_plural = "chiffres clés"
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return f"{self.value} {self.label}"
+
+
+class Project(Content):
+    """A project, programme, research direction or facility linked to a pole."""
+
+    class Kind(models.TextChoices):
+        PROGRAMME = "programme", "programme de R&D"
+        RESEARCH_DIRECTION = "research_direction", "axe de recherche"
+        INFRASTRUCTURE = "infrastructure", "infrastructure de recherche"
+        INDUSTRIAL_SITE = "industrial_site", "site industriel"
+        OTHER = "other", "autre"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "en projet"
+        ONGOING = "ongoing", "en cours"
+        COMPLETED = "completed", "terminé"
+        UNKNOWN = "unknown", "non précisé"
+
+    title = models.CharField("titre", max_length=300)
+    slug = models.SlugField("identifiant d'adresse", max_length=200, unique=True)
+    pole = models.ForeignKey(Pole, verbose_name="pôle", on_delete=models.PROTECT, related_name="projects")
+    kind = models.CharField("type", max_length=30, choices=Kind.choices, default=Kind.OTHER)
+    status = models.CharField("statut", max_length=20, choices=Status.choices, default=Status.UNKNOWN)
+    themes = models.ManyToManyField(Theme, verbose_name="thématiques", blank=True, related_name="projects")
+    territories = models.ManyToManyField(
+        Territory, verbose_name="territoires", blank=True, related_name="projects"
+    )
+    summary = models.TextField("résumé")
+    body = models.TextField("description", blank=True, help_text="Texte en Markdown.")
+    start_date = models.DateField("date de début", null=True, blank=True)
+    end_date = models.DateField("date de fin", null=True, blank=True)
+    website = models.URLField("site internet", blank=True)
+    order = models.PositiveIntegerField("ordre d'affichage", default=0)
+
+    class Meta:
+        verbose_name = "projet"
+        verbose_name_plural = "projets"
+        ordering = ["pole__order", "order", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True)
+                | Q(end_date__isnull=True)
+                | Q(end_date__gte=models.F("start_date")),
+                name="project_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("poles:project-detail", kwargs={"slug": self.slug})
+
+
+class PolicyItem(Content):
+    """One point of the national policy: an axis, a mission of a pole's association…"""
+
+    class Kind(models.TextChoices):
+        AXIS = "axis", "axe majeur"
+        MISSION = "mission", "mission de l'entité du pôle"
+        FRAMEWORK = "framework", "cadre contractuel"
+
+    kind = models.CharField("type", max_length=20, choices=Kind.choices)
+    text = models.TextField("texte", help_text="Texte en Markdown.")
+    order = models.PositiveIntegerField("ordre d'affichage", default=0)
+
+    class Meta:
+        verbose_name = "point de la politique nationale"
+        verbose_name_plural = "points de la politique nationale"
+        ordering = ["kind", "order"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} : {self.text[:60]}"
+
+
+class Page(Content):
+    """A page of the site's own: home introduction, national policy, legal pages…
+
+    Pages are found by their slug, which the URL configuration names; editors
+    change their text, not their address.
+    """
+
+    slug = models.SlugField("identifiant", max_length=100, unique=True)
+    title = models.CharField("titre", max_length=200)
+    summary = models.TextField(
+        "chapeau", blank=True, help_text="Introduction courte, reprise comme description pour les moteurs de recherche."
+    )
+    body = models.TextField("contenu", blank=True, help_text="Texte en Markdown.")
+
+    class Meta:
+        verbose_name = "page du site"
+        verbose_name_plural = "pages du site"
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title

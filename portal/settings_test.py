@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real settings, with a throwaway secret key,
+plain static storage (no collectstatic needed) and a fast password hasher."""
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-only-secret-key")
+
+from portal.settings import *  # noqa: E402,F403
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECURE_SSL_REDIRECT = False
+ALLOWED_HOSTS = ["*"]
