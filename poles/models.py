@@ -86,6 +86,16 @@ class Theme(Content):
         return reverse("poles:theme-detail", kwargs={"slug": self.slug})
 
 
+class TerritoryQuerySet(PublishedQuerySet):
+    def by_kind(self):
+        """Regions first, then départements, communes and other areas, each by name."""
+        rank = models.Case(
+            *(models.When(kind=kind, then=i) for i, kind in enumerate(Territory.Kind.values)),
+            output_field=models.IntegerField(),
+        )
+        return self.order_by(rank, "name")
+
+
 class Territory(Content):
     """A region, département, commune or other area, identified by its official code."""
 
@@ -120,6 +130,8 @@ class Territory(Content):
     )
     description = models.TextField("description", blank=True, help_text="Texte en Markdown.")
 
+    objects = TerritoryQuerySet.as_manager()
+
     class Meta:
         verbose_name = "territoire"
         verbose_name_plural = "territoires"
@@ -140,6 +152,15 @@ class Territory(Content):
 
     def get_absolute_url(self):
         return reverse("poles:territory-detail", kwargs={"slug": self.slug})
+
+    @property
+    def kind_plural(self):
+        """Heading for a group of territories of this kind."""
+        return {
+            self.Kind.REGION: "Régions",
+            self.Kind.DEPARTEMENT: "Départements",
+            self.Kind.COMMUNE: "Communes",
+        }.get(self.kind, "Autres territoires")
 
 
 class PoleQuerySet(PublishedQuerySet):
@@ -221,6 +242,12 @@ class Pole(Content):
         return reverse("poles:pole-detail", kwargs={"slug": self.slug})
 
 
+class KeyFigureQuerySet(PublishedQuerySet):
+    def published(self):
+        """A pole's figures disappear with the pole; national ones have no pole."""
+        return super().published().filter(Q(pole=None) | Q(pole__is_published=True))
+
+
 class KeyFigure(Content):
     """A number worth showing (partners, labelled projects…), with the period it refers to.
 
@@ -249,6 +276,8 @@ class KeyFigure(Content):
     )
     order = models.PositiveIntegerField("ordre d'affichage", default=0)
 
+    objects = KeyFigureQuerySet.as_manager()
+
     class Meta:
         verbose_name = "chiffre clé"
         verbose_name_plural = "chiffres clés"
@@ -256,6 +285,12 @@ class KeyFigure(Content):
 
     def __str__(self):
         return f"{self.value} {self.label}"
+
+
+class ProjectQuerySet(PublishedQuerySet):
+    def published(self):
+        """A project is public only while its pole is."""
+        return super().published().filter(pole__is_published=True)
 
 
 class Project(Content):
@@ -289,6 +324,8 @@ class Project(Content):
     end_date = models.DateField("date de fin", null=True, blank=True)
     website = models.URLField("site internet", blank=True)
     order = models.PositiveIntegerField("ordre d'affichage", default=0)
+
+    objects = ProjectQuerySet.as_manager()
 
     class Meta:
         verbose_name = "projet"

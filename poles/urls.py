@@ -1,4 +1,24 @@
 from django.urls import path
 
+from . import views
+
 app_name = "poles"
-urlpatterns = []
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("politique-nationale/", views.PolicyView.as_view(), name="policy"),
+    path("poles/", views.PoleListView.as_view(), name="pole-list"),
+    path("poles/<slug:slug>/", views.PoleDetailView.as_view(), name="pole-detail"),
+    path("thematiques/", views.ThemeListView.as_view(), name="theme-list"),
+    path("thematiques/<slug:slug>/", views.ThemeDetailView.as_view(), name="theme-detail"),
+    path("territoires/", views.TerritoryListView.as_view(), name="territory-list"),
+    path("territoires/<slug:slug>/", views.TerritoryDetailView.as_view(), name="territory-detail"),
+    path("projets/", views.ProjectListView.as_view(), name="project-list"),
+    path("projets/<slug:slug>/", views.ProjectDetailView.as_view(), name="project-detail"),
+    path("plan-du-site/", views.SiteMapView.as_view(), name="site-map"),
+    # The footer's mandatory pages: text from the database, address fixed here.
+    path("accessibilite/", views.PageView.as_view(slug="accessibilite"), name="accessibility"),
+    path("mentions-legales/", views.PageView.as_view(slug="mentions-legales"), name="legal-notice"),
+    path("donnees-personnelles/", views.PageView.as_view(slug="donnees-personnelles"), name="personal-data"),
+    path("gestion-des-cookies/", views.PageView.as_view(slug="gestion-des-cookies"), name="cookies"),
+]

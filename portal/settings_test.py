@@ -13,3 +13,9 @@ STORAGES = {
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 ALLOWED_HOSTS = ["*"]
+# Serve static files from the apps' folders, as under runserver: no collectstatic in tests.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+# Browser tests log in over plain HTTP on the live server.
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -5,3 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("poles.urls")),
 ]
+
+handler500 = "poles.views.server_error"

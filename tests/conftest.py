@@ -1,9 +1,89 @@
 """Shared pytest fixtures: the prefecture's content, and small named records."""
+import datetime
+
 import pytest
 from django.core.management import call_command
+
+from poles.models import KeyFigure, Page, Pole, Project, Territory, Theme
+
+SITE_PAGE_SLUGS = [
+    "accueil",
+    "politique-nationale",
+    "poles-du-departement",
+    "accessibilite",
+    "mentions-legales",
+    "donnees-personnelles",
+    "gestion-des-cookies",
+]
 
 
 @pytest.fixture
 def prefecture(db):
     """The prefecture's whole content, as `make run` loads it."""
     call_command("loaddata", "prefecture", verbosity=0)
+
+
+@pytest.fixture
+def site_pages(db):
+    """Every site page the URLs name, with a recognisable title."""
+    return {
+        slug: Page.objects.create(slug=slug, title=f"Titre {slug}", summary=f"Chapeau {slug}", body=f"Corps {slug}")
+        for slug in SITE_PAGE_SLUGS
+    }
+
+
+@pytest.fixture
+def theme(db):
+    return Theme.objects.create(name="Solaire", slug="solaire", description="Énergie du soleil.")
+
+
+@pytest.fixture
+def territory(db):
+    region = Territory.objects.create(name="Provence-Alpes-Côte d'Azur", slug="paca", kind="region", code="93")
+    return Territory.objects.create(
+        name="Manosque", slug="manosque", kind="commune", code="04112", parent=region
+    )
+
+
+@pytest.fixture
+def pole(db, theme, territory):
+    pole = Pole.objects.create(
+        name="Énergies non génératrices de gaz à effet de serre",
+        acronym="Capenergies",
+        slug="capenergies",
+        title="Le pôle Capenergies",
+        summary="Un pôle de l'énergie.",
+        body="Il inclut Manosque et sa région.",
+        labelled_on=datetime.date(2005, 7, 12),
+        source="Préfecture",
+    )
+    pole.themes.add(theme)
+    pole.territories.add(territory)
+    pole.centres.add(territory)
+    KeyFigure.objects.create(pole=pole, value=160, label="partenaires")
+    return pole
+
+
+@pytest.fixture
+def project(db, pole, theme, territory):
+    project = Project.objects.create(
+        title="ITER", slug="iter", pole=pole, kind="infrastructure", summary="Fusion nucléaire."
+    )
+    project.themes.add(theme)
+    project.territories.add(territory)
+    return project
+
+
+@pytest.fixture
+def make_projects(pole, theme, territory):
+    """Adds `count` published projects, each with a theme and a territory, to the pole."""
+
+    def make(count):
+        for number in range(count):
+            project = Project.objects.create(
+                title=f"Projet {number}", slug=f"projet-{number}", pole=pole, summary="Résumé."
+            )
+            project.themes.add(theme)
+            project.territories.add(territory)
+
+    return make

@@ -1,0 +1,172 @@
+"""Public pages. Views stay thin: the published rules live on the querysets."""
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, render
+from django.views.generic import DetailView, ListView, TemplateView
+
+from .models import KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
+
+LIST_PAGE_SIZE = 20
+
+
+def published(model, *related):
+    """A prefetch of a relation that keeps only published records."""
+    return [Prefetch(name, queryset=model.objects.published()) for name in related]
+
+
+class PublishedMixin:
+    """Only published records answer; a draft is a 404 like a missing page."""
+
+    def get_queryset(self):
+        return super().get_queryset().published()
+
+
+class HomeView(TemplateView):
+    template_name = "poles/home.html"
+
+    def get_context_data(self, **kwargs):
+        pages = Page.objects.published().in_bulk(
+            ["accueil", "politique-nationale", "poles-du-departement"], field_name="slug"
+        )
+        return super().get_context_data(
+            page=pages.get("accueil"),
+            policy=pages.get("politique-nationale"),
+            poles_intro=pages.get("poles-du-departement"),
+            national_figures=KeyFigure.objects.published().filter(pole=None),
+            axes=PolicyItem.objects.published().filter(kind=PolicyItem.Kind.AXIS),
+            poles=Pole.objects.published().with_card_data(),
+            themes=Theme.objects.published().filter(parent=None),
+            territories=Territory.objects.published().filter(kind=Territory.Kind.DEPARTEMENT),
+            **kwargs,
+        )
+
+
+class PageView(DetailView):
+    """A site page (legal notice, accessibility statement…), found by the slug its URL names."""
+
+    model = Page
+    slug = None
+    template_name = "poles/page_detail.html"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(Page.objects.published(), slug=self.slug)
+
+
+class PolicyView(PageView):
+    slug = "politique-nationale"
+    template_name = "poles/policy.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(figures=KeyFigure.objects.published().filter(pole=None), **kwargs)
+
+
+class PoleListView(PublishedMixin, ListView):
+    model = Pole
+    paginate_by = LIST_PAGE_SIZE
+
+    def get_queryset(self):
+        return super().get_queryset().with_card_data()
+
+    def get_context_data(self, **kwargs):
+        intro = Page.objects.published().filter(slug="poles-du-departement").first()
+        return super().get_context_data(intro=intro, **kwargs)
+
+
+class PoleDetailView(PublishedMixin, DetailView):
+    model = Pole
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("successor")
+            .prefetch_related(
+                *published(Theme, "themes"),
+                *published(Territory, "territories", "centres"),
+                *published(KeyFigure, "key_figures"),
+                *published(Project, "projects"),
+            )
+        )
+
+
+class ThemeListView(PublishedMixin, ListView):
+    model = Theme
+    paginate_by = LIST_PAGE_SIZE
+
+    def get_queryset(self):
+        return super().get_queryset().filter(parent=None).prefetch_related(*published(Theme, "children"))
+
+
+class ThemeDetailView(PublishedMixin, DetailView):
+    model = Theme
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("parent")
+            .prefetch_related(*published(Theme, "children"), *published(Pole, "poles"), *published(Project, "projects"))
+        )
+
+
+class TerritoryListView(PublishedMixin, ListView):
+    model = Territory
+    paginate_by = 50
+
+    def get_queryset(self):
+        return super().get_queryset().by_kind()
+
+
+class TerritoryDetailView(PublishedMixin, DetailView):
+    model = Territory
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("parent")
+            .prefetch_related(
+                *published(Territory, "children"),
+                *published(Pole, "poles", "centred_poles"),
+                Prefetch("projects", queryset=Project.objects.published().select_related("pole")),
+            )
+        )
+
+
+class ProjectListView(PublishedMixin, ListView):
+    model = Project
+    paginate_by = LIST_PAGE_SIZE
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("pole")
+
+
+class ProjectDetailView(PublishedMixin, DetailView):
+    model = Project
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("pole")
+            .prefetch_related(*published(Theme, "themes"), *published(Territory, "territories"))
+        )
+
+
+class SiteMapView(TemplateView):
+    """The human-readable site map (plan du site), one of RGAA's two ways to navigate."""
+
+    template_name = "poles/site_map.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            poles=Pole.objects.published(),
+            themes=Theme.objects.published().filter(parent=None).prefetch_related(*published(Theme, "children")),
+            territories=Territory.objects.published().by_kind(),
+            projects=Project.objects.published(),
+            **kwargs,
+        )
+
+
+def server_error(request):
+    """The 500 page, in the design system, with the site's context (no database needed)."""
+    return render(request, "500.html", status=500)
