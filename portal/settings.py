@@ -55,7 +55,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -135,7 +134,6 @@ DSFR_CONTENT_IS_SAFE = False
 # Not audited yet: the law then requires "non conforme" (RGAA 4.1, §4).
 ACCESSIBILITY_STATUS = os.environ.get("PORTAL_ACCESSIBILITY_STATUS", "non conforme")
 SITE_NAME = "Les pôles de compétitivité"
-SITE_URL = os.environ.get("PORTAL_SITE_URL", "").rstrip("/")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
