@@ -1,5 +1,6 @@
 """The prefecture's content (fixtures/prefecture.json): it loads, reloads without
-duplicates, carries its provenance, and keeps every word of the prefecture's page."""
+duplicates, carries its provenance and keeps the prefecture's typography. That
+every sentence reaches the site is tested by crawling it (test_source_text.py)."""
 import re
 from html import unescape
 
@@ -17,107 +18,6 @@ PAGE_SLUGS = [
     "accessibilite", "mentions-legales", "donnees-personnelles", "gestion-des-cookies",
 ]
 
-# The prefecture's page (/work/shared/seed/prefecture-poles-de-competitivite.txt), one
-# block per paragraph, heading or bullet, long lines wrapped; "\u00a0" is a no-break space.
-SEED_TEXT = """
-Les pôles de compétitivité
-
-Les pôles de compétitivité (71 au niveau national et 3 au niveau départemental) ont été créés en
-2004.
-
-I) Une politique nationale
-
-Les pôles de compétitivité (71 au total au niveau national) ont été créés en 2004 avec trois axes
-majeurs\u00a0:
-
-• le développement des réseaux notamment au bénéfice des PMEPetites et moyennes entreprises\u00a0;
-
-• la mise en place de projet de recherche\u00a0;
-
-• la visibilité internationale de nouveaux clusters à taille critique.
-
-Il s’agit, sur un territoire donné d’une association d’entreprises, de centres de recherche et
-d’organismes de formation, engagés dans une démarche partenariale avec une stratégie commune de
-développement afin de dégager des synergies autour de projets innovants conduits en commun en
-direction d’un marché donné.
-
-Cette politique vise à susciter puis à soutenir les initiatives émanant des acteurs économiques et
-académiques présents sur un territoire.
-
-Chaque pôle est représenté et animé par une entité juridique propre, le plus souvent une
-association, dont les missions principales sont\u00a0:
-
-l’élaboration et la mise en œuvre de la stratégie générale du pôle\u00a0;
-
-• la sélection des projets de recherche candidats à un financement public dédié au pôle\u00a0;
-
-• la communication du pôle, notamment à l’international\u00a0;
-
-• la mise en place de coopérations avec d’autres partenaires, français et étrangers\u00a0;
-
-• l’évaluation des projets.
-
-Un contrat cadre régit les relations entre le pôle de compétitivité, l'État et les collectivités
-territoriales impliquées.
-
-II) Les pôles de compétitivité dans le département
-
-Trois pôles de compétitivité sont actifs dans les Alpes-de-Haute-Provence.
-
-A/ Le pôle "Parfums, arômes, senteurs et saveurs" (PASS)
-
-Labellisé le 12 juillet 2005, ce pôle vise le développement d'une filière de production locale des
-plantes aromatiques aux parfums. Ce pôle s'étend sur quatre départements (Alpes-Maritimes,
-Alpes-de-Haute-Provence, Bouche-du-Rhône et Drôme). Il est centré sur les régions de Grasse et
-Forcalquier.
-
-Les projets de recherche et développement s’orientent dans 3 directions :
-
-• recherche sur les effets allergisants potentiels des huiles essentielles (programme Immunoreach)\u00a0;
-
-• l’amélioration de la qualité des produits utilisés comme parfums d’ambiance\u00a0;
-
-• la lutte contre le dépérissement de la lavande et la conformation des produits authentiquement
-provençaux.
-
-Le pôle s’est également fait connaître par des actions de communication à Paris, Bruxelles et
-New-York.
-
-B/ Le pôle "Energies non génératrices de gaz à effet de serre" (Capenergies)
-
-Labellisé le 12 juillet 2005, le pôle Cap-énergies regroupe 160 partenaires des régions
-Provence-Alpes-Côte-d’Azur et Corse. Dans le département, il inclut Manosque et sa région.
-
-Il vise à développer l’expertise régionale dans le secteur des énergies non génératrices d’effet de
-serre, notamment par des actions de sensibilisation, de formation, de recherche et de développement
-industriel, dans une région qui possède dans ce domaine des atouts considérables:
-
-• des ressources naturelles exceptionnelles (1er gisement solaire de France, 2ème gisement
-hydraulique et 3ème gisement pour l’éolien et la biomasse)\u00a0;
-
-• le projet ITER qui assure une renommée mondiale\u00a0;
-
-• une politique régionale volontariste, dans un contexte mondial de réflexion sur le réchauffement
-planétaire.
-
-Le périmètre du pôle recouvre 7 domaines : la maîtrise de la demande d’énergie, le solaire,
-l’éolien, l’hydraulique, la biomasse et l’hydrogène, la fission, la fusion. 116 projets ont été
-labellisés depuis 2005.
-
-C/ Le pôle "Orpheme" (pathologies émergentes et maladies orphelines)
-
-Il a reçu le label "pôle de compétitivité" lors du Comité Interministériel d'Aménagement et de
-Compétitivité du Territoire (CIACT) du 6 mars 2006.
-
-Les pathologies émergentes et les maladies orphelines seront un problème de santé publique et
-financier grandissant pour la plupart des pays. Les régions Provence-Alpes-Côte-d’Azur et
-Languedoc-Roussillon occuperont une position de leader international dans ce domaine.
-
-Sisteron fait partie de la géographie de ce pôle en raison de l’implantation sur son territoire
-d’une usine du groupe pharmaceutique Sanofi – Aventis.
-"""
-
-
 def counts():
     """How many records of every model, and links of every many-to-many field."""
     numbers = {model.__name__: model.objects.count() for model in MODELS}
@@ -129,19 +29,6 @@ def counts():
 
 def normalise(text):
     return re.sub(r"\s+", " ", text).strip()
-
-
-def seed_sentences():
-    """The seed's sentences, as a reader sees them: bullets and the "I)", "A/"
-    enumerators dropped, the flattened "PMEPetites et moyennes entreprises" read as "PME"."""
-    sentences = []
-    for block in re.split(r"\n\s*\n", SEED_TEXT):
-        block = normalise(block)
-        block = re.sub(r"^(•|I{1,2}\)|[ABC]/)\s*", "", block)
-        block = block.replace("PMEPetites et moyennes entreprises", "PME")
-        if block:
-            sentences += re.split(r"(?<=\.)\s+(?=\S)", block)
-    return sentences
 
 
 def french_text():
@@ -348,14 +235,6 @@ def test_policy_items_are_the_three_axes_five_missions_and_the_framework_contrac
 
 
 # ---------------------------------------------------------------- the prefecture's words
-
-
-def test_every_sentence_of_the_prefecture_page_is_in_the_database(prefecture):
-    text = french_text()
-    sentences = seed_sentences()
-    assert len(sentences) > 40
-    missing = [sentence for sentence in sentences if sentence not in text]
-    assert missing == []
 
 
 def test_the_prefectures_typography_and_spelling_are_kept_as_they_are(prefecture):
