@@ -13,6 +13,7 @@ from poles.templatetags.poles_tags import render_markdown
 
 MODELS = [Theme, Territory, Pole, KeyFigure, Project, PolicyItem, Page]
 SOURCE = "Préfecture des Alpes-de-Haute-Provence — page « Les pôles de compétitivité »"
+LEGAL_PAGE_SLUGS = ["accessibilite", "mentions-legales", "donnees-personnelles", "gestion-des-cookies"]
 PAGE_SLUGS = [
     "accueil", "politique-nationale", "poles-du-departement",
     "accessibilite", "mentions-legales", "donnees-personnelles", "gestion-des-cookies",
@@ -110,14 +111,21 @@ def test_seed_content_never_overwrites_an_editors_change(db, capsys):
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
-def test_every_record_names_the_prefecture_page_as_its_source_and_is_unverified(prefecture, model):
-    records = list(model.objects.all())
+def test_every_record_from_the_prefecture_page_names_it_as_its_source_and_is_unverified(prefecture, model):
+    """The legal pages were written for the portal, not taken from the prefecture's page."""
+    records = list(model.objects.exclude(slug__in=LEGAL_PAGE_SLUGS) if model is Page else model.objects.all())
     assert records
     for record in records:
         assert record.source == SOURCE, record
         assert record.source_url == "", "the page's exact address is unknown: none is invented"
         assert record.verified_on is None, "nobody has verified the old text yet"
         assert record.is_published
+
+
+def test_the_legal_pages_name_the_portal_as_their_author_and_are_dated(prefecture):
+    for page in Page.objects.filter(slug__in=LEGAL_PAGE_SLUGS):
+        assert page.source == "Préfecture des Alpes-de-Haute-Provence — rédaction du portail"
+        assert page.verified_on is not None
 
 
 # ---------------------------------------------------------------- territories, themes, figures
