@@ -5,15 +5,26 @@ Every content record carries its source and the date it was last verified,
 because the prefecture's text ages and editors must be able to tell what is
 still true. Long texts are Markdown, rendered and sanitised at display time.
 """
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 
-class PublishedQuerySet(models.QuerySet):
+# A record not verified for this long is flagged "à vérifier" to editors.
+VERIFICATION_VALIDITY = timedelta(days=365)
+
+
+class ContentQuerySet(models.QuerySet):
     def published(self):
         return self.filter(is_published=True)
+
+    def to_check(self):
+        """Records never verified, or verified more than a year ago."""
+        limit = timezone.localdate() - VERIFICATION_VALIDITY
+        return self.filter(Q(verified_on__isnull=True) | Q(verified_on__lt=limit))
 
 
 class Content(models.Model):
@@ -41,10 +52,19 @@ class Content(models.Model):
     created_at = models.DateTimeField("créé le", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("modifié le", default=timezone.now, editable=False)
 
-    objects = PublishedQuerySet.as_manager()
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         abstract = True
+
+    @property
+    def needs_check(self):
+        return self.verified_on is None or self.verified_on < timezone.localdate() - VERIFICATION_VALIDITY
+
+    @property
+    def is_public(self):
+        """Whether a visitor may see this record (a project also needs its pole published)."""
+        return self.is_published
 
     def save(self, *args, **kwargs):
         self.updated_at = timezone.now()
@@ -86,7 +106,7 @@ class Theme(Content):
         return reverse("poles:theme-detail", kwargs={"slug": self.slug})
 
 
-class TerritoryQuerySet(PublishedQuerySet):
+class TerritoryQuerySet(ContentQuerySet):
     def by_kind(self):
         """Regions first, then départements, communes and other areas, each by name."""
         rank = models.Case(
@@ -163,7 +183,7 @@ class Territory(Content):
         }.get(self.kind, "Autres territoires")
 
 
-class PoleQuerySet(PublishedQuerySet):
+class PoleQuerySet(ContentQuerySet):
     def with_card_data(self):
         """What a pole card needs, fetched in a fixed number of queries."""
         return self.prefetch_related(
@@ -242,7 +262,7 @@ class Pole(Content):
         return reverse("poles:pole-detail", kwargs={"slug": self.slug})
 
 
-class KeyFigureQuerySet(PublishedQuerySet):
+class KeyFigureQuerySet(ContentQuerySet):
     def published(self):
         """A pole's figures disappear with the pole; national ones have no pole."""
         return super().published().filter(Q(pole=None) | Q(pole__is_published=True))
@@ -287,9 +307,9 @@ class KeyFigure(Content):
         return f"{self.value} {self.label}"
 
 
-class ProjectQuerySet(PublishedQuerySet):
+class ProjectQuerySet(ContentQuerySet):
     def published(self):
-        """A project is public only while its pole is."""
+        """A project is public only while its pole is (see Project.is_public)."""
         return super().published().filter(pole__is_published=True)
 
 
@@ -346,6 +366,10 @@ class Project(Content):
     def get_absolute_url(self):
         return reverse("poles:project-detail", kwargs={"slug": self.slug})
 
+    @property
+    def is_public(self):
+        return self.is_published and self.pole.is_published
+
 
 class PolicyItem(Content):
     """One point of the national policy: an axis, a mission of a pole's association…"""
@@ -375,6 +399,17 @@ class Page(Content):
     change their text, not their address.
     """
 
+    # The public address that shows each page.
+    URL_NAMES = {
+        "accueil": "poles:home",
+        "politique-nationale": "poles:policy",
+        "poles-du-departement": "poles:pole-list",
+        "accessibilite": "poles:accessibility",
+        "mentions-legales": "poles:legal-notice",
+        "donnees-personnelles": "poles:personal-data",
+        "gestion-des-cookies": "poles:cookies",
+    }
+
     slug = models.SlugField("identifiant", max_length=100, unique=True)
     title = models.CharField("titre", max_length=200)
     summary = models.TextField(
@@ -389,3 +424,6 @@ class Page(Content):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse(self.URL_NAMES[self.slug])

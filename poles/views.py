@@ -14,10 +14,19 @@ def published(model, *related):
 
 
 class PublishedMixin:
-    """Only published records answer; a draft is a 404 like a missing page."""
+    """Only published records are listed; a draft is never shown in a list."""
 
     def get_queryset(self):
         return super().get_queryset().published()
+
+
+class DraftPreviewMixin:
+    """A draft answers 404 to visitors, like a missing page; staff see it, with a
+    "Brouillon" banner, so that they can preview it before publishing."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset if self.request.user.is_staff else queryset.published()
 
 
 class HomeView(TemplateView):
@@ -40,7 +49,7 @@ class HomeView(TemplateView):
         )
 
 
-class PageView(DetailView):
+class PageView(DraftPreviewMixin, DetailView):
     """A site page (legal notice, accessibility statement…), found by the slug its URL names."""
 
     model = Page
@@ -48,7 +57,7 @@ class PageView(DetailView):
     template_name = "poles/page_detail.html"
 
     def get_object(self, queryset=None):
-        return get_object_or_404(Page.objects.published(), slug=self.slug)
+        return get_object_or_404(self.get_queryset(), slug=self.slug)
 
 
 class PolicyView(PageView):
@@ -71,7 +80,7 @@ class PoleListView(PublishedMixin, ListView):
         return super().get_context_data(intro=intro, **kwargs)
 
 
-class PoleDetailView(PublishedMixin, DetailView):
+class PoleDetailView(DraftPreviewMixin, DetailView):
     model = Pole
 
     def get_queryset(self):
@@ -96,7 +105,7 @@ class ThemeListView(PublishedMixin, ListView):
         return super().get_queryset().filter(parent=None).prefetch_related(*published(Theme, "children"))
 
 
-class ThemeDetailView(PublishedMixin, DetailView):
+class ThemeDetailView(DraftPreviewMixin, DetailView):
     model = Theme
 
     def get_queryset(self):
@@ -116,7 +125,7 @@ class TerritoryListView(PublishedMixin, ListView):
         return super().get_queryset().by_kind()
 
 
-class TerritoryDetailView(PublishedMixin, DetailView):
+class TerritoryDetailView(DraftPreviewMixin, DetailView):
     model = Territory
 
     def get_queryset(self):
@@ -140,7 +149,7 @@ class ProjectListView(PublishedMixin, ListView):
         return super().get_queryset().select_related("pole")
 
 
-class ProjectDetailView(PublishedMixin, DetailView):
+class ProjectDetailView(DraftPreviewMixin, DetailView):
     model = Project
 
     def get_queryset(self):

@@ -1,5 +1,6 @@
 """Settings for the portal, read from the environment (see .env.example)."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,7 +39,8 @@ ALLOWED_HOSTS = [
 INSTALLED_APPS = [
     # modeltranslation must come before the admin to patch its forms.
     "modeltranslation",
-    "django.contrib.admin",
+    # The admin with the portal's own site (header, "à vérifier" list on the index).
+    "poles.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "dsfr",
+    "simple_history",
+    "axes",
     "poles",
 ]
 
@@ -60,7 +64,31 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Records who made each change in the content's history.
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Must stay last: it answers locked-out login attempts.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # Checks the lockout before the password is even tried.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Where the admin lives, without leading slash (e.g. "gestion/"); default "admin/".
+ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
+
+# Five failed logins lock the account for 15 minutes (axes' default is a permanent lock).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Counted per account and per address: either reaching the limit locks.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
+# An editor's session lasts a working day.
+SESSION_COOKIE_AGE = 8 * 60 * 60
 
 ROOT_URLCONF = "portal.urls"
 
