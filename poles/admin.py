@@ -1,6 +1,7 @@
 """The editors' admin: French, grouped as the public pages read, with history,
 publication and verification actions, and a list of what needs checking."""
 from django.contrib import admin, messages
+from django.db import models
 from dsfr.models import DsfrConfig
 from django.utils import timezone
 from django.utils.html import format_html
@@ -41,6 +42,8 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
     """What every content model's admin shares: history, publication, verification."""
 
     actions = ["publish", "unpublish", "mark_verified"]
+    # An address typed without scheme ("www.example.fr") becomes https://.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_per_page = 50
     history_list_per_page = 50
 

@@ -1,5 +1,6 @@
 """Shared pytest fixtures: the prefecture's content, and small named records."""
 import datetime
+import io
 
 import pytest
 from django.core.management import call_command
@@ -20,7 +21,7 @@ SITE_PAGE_SLUGS = [
 @pytest.fixture
 def prefecture(db):
     """The prefecture's whole content, as `make run` loads it."""
-    call_command("loaddata", "prefecture", verbosity=0)
+    call_command("seed_content", stdout=io.StringIO())
 
 
 @pytest.fixture
