@@ -6,6 +6,7 @@ from dsfr.models import DsfrConfig
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -46,6 +47,16 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_per_page = 50
     history_list_per_page = 50
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Show each translated field once, by its language versions ("Résumé [fr]"):
+        the untranslated column mirrors the French one."""
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        mirrored = {capfirst(self.model._meta.get_field(name).verbose_name) for name in self.trans_opts.fields}
+        for record in historical_records:
+            changes = getattr(record, "history_delta_changes", None)
+            if changes:
+                record.history_delta_changes = [change for change in changes if change["field"] not in mirrored]
 
     @admin.display(boolean=True, description="à vérifier")
     def needs_check(self, obj):
