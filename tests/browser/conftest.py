@@ -8,11 +8,14 @@ Fixtures:
 - `assert_accessible(page, label)`: axe-core (offline, from axe-playwright-python), zero violations.
 """
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 # Playwright's sync API keeps an asyncio loop running in the main thread, so Django would
 # refuse every ORM call made by the tests (SynchronousOnlyOperation).
@@ -20,7 +23,9 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
-MISSING_CHROMIUM = "Chromium absent (/usr/bin/chromium) : tests navigateur ignorés — installez le paquet Debian chromium"
+MISSING_CHROMIUM = (
+    "Chromium absent (/usr/bin/chromium) : tests navigateur ignorés — installez le paquet Debian chromium"
+)
 # Without the background-networking flags Chromium keeps calling Google's services, which
 # floods a closed network; --no-sandbox because CI runs as root.
 CHROMIUM_ARGS = [
@@ -51,23 +56,41 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(scope="session")
-def playwright_driver():
+def playwright_driver(django_db_setup):
+    """Playwright's driver. Entering sync_playwright() switches the main thread to another
+    contextvars context, where Django (asgiref.local) opens fresh database connections: they
+    are closed before leaving it, or PostgreSQL could not drop the test database. Hence the
+    dependency on django_db_setup: the test database outlives this fixture."""
     if not chromium_available():
         if IN_CI:
-            pytest.fail(f"CI=true mais {CHROMIUM} est absent : installez le paquet Debian chromium.", pytrace=False)
+            pytest.fail(f"CI=true mais {CHROMIUM} est absent : installez le paquet Debian chromium.",
+                        pytrace=False)
         pytest.skip(MISSING_CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
         yield driver
+        connections.close_all()
+
+
+def wait_for_live_server_requests(timeout=10):
+    """The live server answers each keep-alive connection in a thread that holds its own
+    database connection until the browser hangs up (Django closes it in close_request):
+    PostgreSQL refuses to drop the test database while one is left."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @pytest.fixture(scope="session")
 def browser(playwright_driver):
-    """One headless Chromium for the whole session; each test opens its own context."""
+    """One headless Chromium for the whole session; each test opens its own context.
+    Closed, and the live server's request threads gone, before the test database is dropped."""
     browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+    wait_for_live_server_requests()
 
 
 @pytest.fixture
@@ -94,7 +117,8 @@ class PageProblems:
         def on_console(message):
             if message.type == "error":
                 where = message.location or {}
-                self.console_errors.append(f"{message.text} ({where.get('url', '?')}:{where.get('lineNumber', '?')})")
+                location = f"{where.get('url', '?')}:{where.get('lineNumber', '?')}"
+                self.console_errors.append(f"{message.text} ({location})")
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.console_errors.append(f"exception JS : {error}"))
@@ -154,7 +178,8 @@ def wait_for_dsfr(page):
 def wait_for_animations(page):
     """Wait until no CSS transition or animation is running (modals fade in, themes fade)."""
     page.wait_for_function(
-        "document.getAnimations().every(a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)"
+        "document.getAnimations().every("
+        "a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)"
     )
 
 
@@ -174,7 +199,9 @@ def assert_display(page, scheme):
 def format_axe_violations(violations):
     lines = []
     for violation in violations:
-        lines.append(f"- {violation['id']} ({violation['impact']}) : {violation['help']} — {violation['helpUrl']}")
+        lines.append(
+            f"- {violation['id']} ({violation['impact']}) : {violation['help']} — {violation['helpUrl']}"
+        )
         for node in violation["nodes"]:
             target = " ".join(" >>> ".join(t) if isinstance(t, list) else t for t in node["target"])
             lines.append(f"    cible : {target}")
@@ -202,7 +229,8 @@ def assert_accessible(axe):
         violations = results.response["violations"]
         assert not violations, (
             f"axe-core {results.response.get('testEngine', {}).get('version', '')} : "
-            f"{len(violations)} règle(s) enfreinte(s) sur {label or page.url}\n{format_axe_violations(violations)}"
+            f"{len(violations)} règle(s) enfreinte(s) sur {label or page.url}\n"
+            f"{format_axe_violations(violations)}"
         )
 
     return _check
