@@ -4,7 +4,7 @@ Fixtures:
 - `browser`: one headless Chromium for the whole session;
 - `live_site`: the live server's URL, with the prefecture's content loaded (transactional DB);
 - `open_page(color_scheme=..., viewport=...)`: a page in its own context, recording console
-  errors and failed requests (`page_problems`), closed after the test;
+  errors and failed requests (`page.problems`), closed after the test;
 - `assert_accessible(page, label)`: axe-core (offline, from axe-playwright-python), zero violations.
 """
 import os
