@@ -5,7 +5,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
-SOURCE = Path(__file__).resolve().parent.parent.parent / "shared" / "seed" / "prefecture-poles-de-competitivite.txt"
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The prefecture's page, kept beside the fixture made from it; the workplace's
+# shared copy, when present, must be the same text.
+SOURCE = ROOT / "fixtures" / "source" / "prefecture-poles-de-competitivite.txt"
+SHARED_SOURCE = ROOT.parent / "shared" / "seed" / "prefecture-poles-de-competitivite.txt"
 # Bullets and the section numbering ("I)", "A/") are layout, not words.
 ENUMERATOR = re.compile(r"^(?:•\s*|[IVX]+\)\s*|[A-Z]/\s*)")
 
@@ -65,6 +71,12 @@ def test_every_sentence_of_the_source_is_on_the_site(client, prefecture):
     pages, site_text = crawl(client)
     missing = [sentence for sentence in source_sentences() if sentence not in site_text]
     assert not missing, f"{len(missing)} sentence(s) not found on {len(pages)} pages: {missing}"
+
+
+def test_the_kept_source_is_the_prefectures_text():
+    if not SHARED_SOURCE.exists():
+        pytest.skip("pas de copie partagée du texte de la préfecture à côté du dépôt")
+    assert SOURCE.read_bytes() == SHARED_SOURCE.read_bytes()
 
 
 def test_the_abbreviation_pme_is_expanded_for_screen_readers(client, prefecture):
