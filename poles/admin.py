@@ -115,7 +115,7 @@ class KeyFigureInline(TranslationTabularInline):
 @admin.register(Pole)
 class PoleAdmin(ContentAdmin):
     list_display = ("acronym", "name", "status", "is_published", "labelled_on", "verified_on", "needs_check", "site_link")
-    list_filter = ("status", "is_published", NeedsCheckFilter, "themes")
+    list_filter = ("status", "is_published", NeedsCheckFilter, "themes", "territories__kind")
     search_fields = ("acronym", "name_fr", "name_en", "summary_fr", "body_fr")
     ordering = ("order", "name")
     prepopulated_fields = {"slug": ("acronym",)}
