@@ -1,0 +1,431 @@
+"""Spreadsheet columns for poles, themes, territories and projects: one
+definition, used by the admin, the command line and the open-data exports.
+
+Rows are matched on stable keys (a pole's acronym, a slug, a territory's
+official code), never on display names. Every cell is read strictly: an
+unknown reference, a word in a number column or an impossible date is an
+error on that row, in French, naming the value — never a silent drop.
+"""
+import datetime
+
+from django.core.exceptions import ValidationError
+from import_export import fields, resources, widgets
+
+from .models import KeyFigure, Pole, Project, Territory, Theme
+
+LIST_SEPARATOR = ";"
+TRUE_WORDS = {"oui", "o", "vrai", "1", "true", "x"}
+FALSE_WORDS = {"non", "n", "faux", "0", "false"}
+# The key figure a pole's `nb_partenaires` column reads and writes.
+PARTNERS_LABEL = "partenaires"
+
+
+def _text(value):
+    """A cell as stripped text; numbers typed in a text column keep no ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+class TextWidget(widgets.Widget):
+    """Text where an empty cell means empty text (the stock widget gives None,
+    which a NOT NULL text column refuses), or "no translation" for an English
+    column, which is nullable."""
+
+    def __init__(self, null=False):
+        super().__init__()
+        self.null = null
+
+    def clean(self, value, row=None, **kwargs):
+        text = _text(value)
+        return None if self.null and text == "" else text
+
+    def render(self, value, obj=None, **kwargs):
+        return value or ""
+
+
+class CountWidget(widgets.Widget):
+    """A whole number, zero or more."""
+
+    def clean(self, value, row=None, **kwargs):
+        text = _text(value).replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+        if text == "":
+            return None
+        try:
+            number = float(text.replace(",", "."))
+        except ValueError:
+            raise ValueError(f"« {value} » n'est pas un nombre entier.") from None
+        if not number.is_integer():
+            raise ValueError(f"« {value} » n'est pas un nombre entier.")
+        if number < 0:
+            raise ValueError(f"« {value} » est négatif : un nombre positif ou nul est attendu.")
+        return int(number)
+
+    def render(self, value, obj=None, **kwargs):
+        return value
+
+
+class DateWidget(widgets.Widget):
+    """A real spreadsheet date, an ISO date (2005-07-12) or a French one (12/07/2005)."""
+
+    FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        if isinstance(value, datetime.date):
+            return value
+        text = _text(value)
+        if text == "":
+            return None
+        for date_format in self.FORMATS:
+            try:
+                return datetime.datetime.strptime(text, date_format).date()
+            except ValueError:
+                continue
+        raise ValueError(f"« {value} » n'est pas une date valide (attendu : JJ/MM/AAAA ou AAAA-MM-JJ).")
+
+    def render(self, value, obj=None, **kwargs):
+        return value
+
+
+class YesNoWidget(widgets.Widget):
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, bool):
+            return value
+        text = _text(value).lower()
+        if text == "":
+            return None
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        raise ValueError(f"« {value} » : répondez « oui » ou « non ».")
+
+    def render(self, value, obj=None, **kwargs):
+        return "oui" if value else "non"
+
+
+class ChoiceWidget(widgets.Widget):
+    """One of a model field's choices, written as its French label (or its code)."""
+
+    def __init__(self, choices):
+        super().__init__()
+        self.labels = dict(choices)
+        self.by_text = {str(label).lower(): code for code, label in self.labels.items()}
+        self.by_text.update({code.lower(): code for code in self.labels})
+
+    def clean(self, value, row=None, **kwargs):
+        text = _text(value).lower()
+        if text == "":
+            return None
+        try:
+            return self.by_text[text]
+        except KeyError:
+            allowed = ", ".join(f"« {label} »" for label in self.labels.values())
+            raise ValueError(f"« {value} » n'est pas une valeur possible ({allowed}).") from None
+
+    def render(self, value, obj=None, **kwargs):
+        return str(self.labels.get(value, value or ""))
+
+
+class KeyLookup:
+    """Finds records by their key, from one query per import rather than one per cell."""
+
+    def __init__(self, model, key, describe):
+        self.model, self.key, self.describe = model, key, describe
+        self._records = None
+
+    def records(self):
+        if self._records is None:
+            self._records = {}
+            for record in self.model.objects.all():
+                self._records.setdefault(self.key(record).lower(), []).append(record)
+        return self._records
+
+    def find(self, text):
+        matches = self.records().get(text.lower(), [])
+        if not matches:
+            raise ValueError(f"« {text} » : {self.describe} inconnu.")
+        return matches[0]
+
+    def label(self, record):
+        return self.key(record)
+
+
+class TerritoryLookup(KeyLookup):
+    """Territories by official code. A region and a département may share a code
+    (93 is both Provence-Alpes-Côte d'Azur and Seine-Saint-Denis): such a code
+    is written with its type, "departement:93"."""
+
+    def __init__(self):
+        super().__init__(Territory, lambda territory: territory.code, "territoire (code INSEE)")
+
+    def find(self, text):
+        kind, _, code = text.partition(":")
+        if code:
+            for record in self.records().get(code.strip().lower(), []):
+                if record.kind == kind.strip().lower():
+                    return record
+            raise ValueError(f"« {text} » : aucun territoire de ce type avec ce code.")
+        matches = self.records().get(text.lower(), [])
+        if len(matches) > 1:
+            names = ", ".join(f"{match} ({match.get_kind_display()})" for match in matches)
+            raise ValueError(f"« {text} » désigne plusieurs territoires ({names}) : écrivez par exemple « {matches[0].kind}:{text} ».")
+        return super().find(text)
+
+    def label(self, record):
+        """The shortest reference that designates this territory alone."""
+        if len(self.records().get(record.code.lower(), [])) > 1:
+            return f"{record.kind}:{record.code}"
+        return record.code
+
+
+LOOKUPS = {
+    "pole": lambda: KeyLookup(Pole, lambda pole: pole.acronym, "pôle (sigle)"),
+    "theme": lambda: KeyLookup(Theme, lambda theme: theme.slug, "thématique (identifiant)"),
+    "territory": TerritoryLookup,
+}
+
+
+class ReferenceWidget(widgets.Widget):
+    """A foreign key given by the related record's key; the resource gives each
+    import its own lookup, so that every import reads the database anew."""
+
+    def __init__(self, kind):
+        widgets.Widget.__init__(self)
+        self.kind = kind
+        self.lookup = None
+
+    def clean(self, value, row=None, **kwargs):
+        text = _text(value)
+        return self.lookup.find(text) if text else None
+
+    def render(self, value, obj=None, **kwargs):
+        return self.lookup.label(value) if value else ""
+
+
+class ReferenceListWidget(ReferenceWidget, widgets.ManyToManyWidget):
+    """A many-to-many relation given as keys separated by ";". Every key must
+    exist: an unknown one is an error naming it, never silently dropped (the
+    library's stock widget drops it). A ManyToManyWidget only so that the
+    library saves it after the row's record."""
+
+    def clean(self, value, row=None, **kwargs):
+        found, errors = [], []
+        for key in filter(None, (key.strip() for key in _text(value).split(LIST_SEPARATOR))):
+            try:
+                found.append(self.lookup.find(key))
+            except ValueError as error:
+                errors.append(str(error))
+        if errors:
+            raise ValueError(" ".join(errors))
+        return found
+
+    def render(self, value, obj=None, **kwargs):
+        if value is None:  # a record not saved yet has no relations
+            return ""
+        return LIST_SEPARATOR.join(sorted(self.lookup.label(record) for record in value.all()))
+
+
+def column(attribute, name, widget=None, default=fields.NOT_PROVIDED):
+    """A column; `default` is what an empty cell means (the model's default)."""
+    if widget is None:
+        widget = TextWidget(null=attribute.endswith("_en"))
+    return fields.Field(attribute=attribute, column_name=name, widget=widget, default=default)
+
+
+class PortalResource(resources.ModelResource):
+    """Columns and rules every content spreadsheet shares.
+
+    An import is all or nothing: any invalid row rolls back the whole file
+    (`rollback_on_validation_errors` is passed by whoever imports). A row
+    identical to the database is reported unchanged and not written.
+    """
+
+    publie = column("is_published", "publie", YesNoWidget(), default=True)
+    source = column("source", "source")
+    source_url = column("source_url", "source_url")
+    verifie_le = column("verified_on", "verifie_le", DateWidget())
+
+    class Meta:
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+        use_transactions = True
+        skip_html_diff = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        lookups = {}
+        for field in self.fields.values():
+            if isinstance(field.widget, ReferenceWidget):
+                kind = field.widget.kind
+                field.widget.lookup = lookups.setdefault(kind, LOOKUPS[kind]())
+
+    def import_instance(self, instance, row, **kwargs):
+        """Also checks the many-to-many cells now, with the others, so that an
+        unknown key is a field error of its row (the library reads them only
+        when saving, after validation)."""
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.error_dict
+        for field in self.get_import_fields():
+            if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row:
+                try:
+                    field.clean(row)
+                except ValueError as error:
+                    errors[field.attribute] = [ValidationError(str(error))]
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def column_names(cls):
+        return [field.column_name for field in cls().get_export_fields()]
+
+
+class ThemeResource(PortalResource):
+    slug = column("slug", "slug")
+    nom = column("name_fr", "nom")
+    nom_en = column("name_en", "nom_en")
+    parent = column("parent", "parent", ReferenceWidget("theme"))
+    description = column("description_fr", "description")
+    description_en = column("description_en", "description_en")
+    ordre = column("order", "ordre", CountWidget(), default=0)
+
+    class Meta(PortalResource.Meta):
+        model = Theme
+        import_id_fields = ["slug"]
+        fields = ["slug", "nom", "nom_en", "parent", "description", "description_en", "ordre",
+                  "publie", "source", "source_url", "verifie_le"]
+
+
+class TerritoryResource(PortalResource):
+    type = column("kind", "type", ChoiceWidget(Territory.Kind.choices))
+    code = column("code", "code")
+    nom = column("name_fr", "nom")
+    nom_en = column("name_en", "nom_en")
+    slug = column("slug", "slug")
+    parent = column("parent", "parent", ReferenceWidget("territory"))
+    ancien = column("is_historical", "ancien_territoire", YesNoWidget(), default=False)
+    description = column("description_fr", "description")
+    description_en = column("description_en", "description_en")
+
+    class Meta(PortalResource.Meta):
+        model = Territory
+        import_id_fields = ["type", "code"]
+        fields = ["type", "code", "nom", "nom_en", "slug", "parent", "ancien", "description", "description_en",
+                  "publie", "source", "source_url", "verifie_le"]
+
+
+class PoleResource(PortalResource):
+    sigle = column("acronym", "sigle")
+    slug = column("slug", "slug")
+    nom = column("name_fr", "nom")
+    nom_en = column("name_en", "nom_en")
+    titre = column("title_fr", "titre")
+    titre_en = column("title_en", "titre_en")
+    statut = column("status", "statut", ChoiceWidget(Pole.Status.choices), default=Pole.Status.ACTIVE)
+    successeur = column("successor", "successeur", ReferenceWidget("pole"))
+    date_labellisation = column("labelled_on", "date_labellisation", DateWidget())
+    instance_labellisation = column("labelled_by_fr", "instance_labellisation")
+    resume = column("summary_fr", "resume")
+    resume_en = column("summary_en", "resume_en")
+    presentation = column("body_fr", "presentation")
+    presentation_en = column("body_en", "presentation_en")
+    thematiques = column("themes", "thematiques", ReferenceListWidget("theme"))
+    territoires = column("territories", "territoires", ReferenceListWidget("territory"))
+    centres = column("centres", "centres", ReferenceListWidget("territory"))
+    nb_partenaires = fields.Field(column_name="nb_partenaires", widget=CountWidget())
+    site_internet = column("website", "site_internet")
+    ordre = column("order", "ordre", CountWidget(), default=0)
+
+    class Meta(PortalResource.Meta):
+        model = Pole
+        import_id_fields = ["sigle"]
+        fields = ["sigle", "slug", "nom", "nom_en", "titre", "titre_en", "statut", "successeur",
+                  "date_labellisation", "instance_labellisation", "resume", "resume_en", "presentation",
+                  "presentation_en", "thematiques", "territoires", "centres", "nb_partenaires", "site_internet",
+                  "ordre", "publie", "source", "source_url", "verifie_le"]
+
+    def dehydrate_nb_partenaires(self, pole):
+        return partners_figure(pole).value if partners_figure(pole) else None
+
+    def import_instance(self, instance, row, **kwargs):
+        """Reads `nb_partenaires` with the other cells; it is saved as the pole's key figure."""
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.error_dict
+        if "nb_partenaires" in row:
+            try:
+                instance.partners_count = self.fields["nb_partenaires"].clean(row)
+            except ValueError as error:
+                errors["nb_partenaires"] = [ValidationError(str(error))]
+        if errors:
+            raise ValidationError(errors)
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        partners = getattr(instance, "partners_count", None)
+        if "nb_partenaires" in row and original is not None and partners != self.dehydrate_nb_partenaires(original):
+            return False
+        return super().skip_row(instance, original, row, import_validation_errors)
+
+    def after_save_instance(self, instance, row, **kwargs):
+        partners = getattr(instance, "partners_count", None)
+        if "nb_partenaires" not in row or kwargs.get("dry_run") and not kwargs.get("using_transactions"):
+            return
+        figure = partners_figure(instance)
+        if partners is None:
+            return
+        if figure is None:
+            KeyFigure.objects.create(pole=instance, value=partners, label_fr=PARTNERS_LABEL, source=instance.source)
+        elif figure.value != partners:
+            figure.value = partners
+            figure.save()
+
+
+def partners_figure(pole):
+    """The pole's key figure counting its partners, if it has one."""
+    if pole.pk is None:
+        return None
+    return next((figure for figure in pole.key_figures.all() if figure.label_fr == PARTNERS_LABEL), None)
+
+
+class ProjectResource(PortalResource):
+    slug = column("slug", "slug")
+    titre = column("title_fr", "titre")
+    titre_en = column("title_en", "titre_en")
+    pole = column("pole", "pole", ReferenceWidget("pole"))
+    type = column("kind", "type", ChoiceWidget(Project.Kind.choices), default=Project.Kind.OTHER)
+    statut = column("status", "statut", ChoiceWidget(Project.Status.choices), default=Project.Status.UNKNOWN)
+    thematiques = column("themes", "thematiques", ReferenceListWidget("theme"))
+    territoires = column("territories", "territoires", ReferenceListWidget("territory"))
+    resume = column("summary_fr", "resume")
+    resume_en = column("summary_en", "resume_en")
+    description = column("body_fr", "description")
+    description_en = column("body_en", "description_en")
+    date_debut = column("start_date", "date_debut", DateWidget())
+    date_fin = column("end_date", "date_fin", DateWidget())
+    site_internet = column("website", "site_internet")
+    ordre = column("order", "ordre", CountWidget(), default=0)
+
+    class Meta(PortalResource.Meta):
+        model = Project
+        import_id_fields = ["slug"]
+        fields = ["slug", "titre", "titre_en", "pole", "type", "statut", "thematiques", "territoires", "resume",
+                  "resume_en", "description", "description_en", "date_debut", "date_fin", "site_internet", "ordre",
+                  "publie", "source", "source_url", "verifie_le"]
+
+
+RESOURCES = {
+    "poles": PoleResource,
+    "themes": ThemeResource,
+    "territories": TerritoryResource,
+    "projects": ProjectResource,
+}

@@ -1,0 +1,313 @@
+"""Reading and writing the editors' spreadsheets (CSV, XLSX, ODS), and the
+all-or-nothing import that the admin and the command line share.
+
+Files are read here rather than through django-import-export's formats:
+its ODS import decodes the binary file as text and fails (4.4.x), its CSV
+import knows one encoding and one delimiter, and its XLSX import reads the
+active sheet rather than the first. Every way a file can be wrong ends in a
+`SpreadsheetError` with one French sentence, before the database is touched.
+"""
+import csv
+import datetime
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+import tablib
+from django.conf import settings
+from django.db import transaction
+
+FORMATS = ("csv", "xlsx", "ods")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+# An XLSX or ODS file is a zip archive; one that unpacks to far more than its
+# own size is a decompression bomb.
+MAX_UNPACKED_RATIO = 100
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted XLSX, or old XLS
+# A cell that a spreadsheet program would run as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class SpreadsheetError(Exception):
+    """A file that cannot be imported, with the French sentence that says why."""
+
+
+def max_bytes():
+    return getattr(settings, "SPREADSHEET_MAX_BYTES", 5 * 1024 * 1024)
+
+
+def max_rows():
+    return getattr(settings, "SPREADSHEET_MAX_ROWS", 20_000)
+
+
+def format_of(filename):
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in FORMATS:
+        raise SpreadsheetError(
+            f"Le fichier « {filename} » n'est pas un tableur pris en charge : "
+            "envoyez un fichier .csv, .xlsx ou .ods."
+        )
+    return extension
+
+
+def read_spreadsheet(content, filename):
+    """The first sheet of a CSV, XLSX or ODS file, as a dataset with its header row."""
+    file_format = format_of(filename)
+    if not content:
+        raise SpreadsheetError(f"Le fichier « {filename} » est vide.")
+    if len(content) > max_bytes():
+        limit = max_bytes() / 1024 / 1024
+        raise SpreadsheetError(f"Le fichier « {filename} » dépasse la taille maximale de {limit:g} Mo.")
+    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "ods": _read_ods}[file_format]
+    rows = reader(content, filename)
+    return _dataset(rows, filename)
+
+
+def _dataset(rows, filename):
+    rows = [row for row in rows if any(cell not in (None, "") for cell in row)]
+    if not rows:
+        raise SpreadsheetError(f"Le fichier « {filename} » ne contient aucune ligne.")
+    headers = [str(cell).strip() if cell is not None else "" for cell in rows[0]]
+    while headers and headers[-1] == "":
+        headers.pop()
+    if "" in headers:
+        position = headers.index("") + 1
+        raise SpreadsheetError(f"La colonne n° {position} de la première ligne n'a pas de titre.")
+    duplicates = sorted({header for header in headers if headers.count(header) > 1})
+    if duplicates:
+        raise SpreadsheetError(f"Des colonnes portent le même titre : {', '.join(duplicates)}.")
+    body = rows[1:]
+    if len(body) > max_rows():
+        raise SpreadsheetError(
+            f"Le fichier contient {len(body)} lignes ; la limite est de {max_rows()} lignes par import."
+        )
+    width = len(headers)
+    dataset = tablib.Dataset(headers=headers)
+    for row in body:
+        extra = [cell for cell in row[width:] if cell not in (None, "")]
+        if extra:
+            raise SpreadsheetError("Une ligne contient des valeurs au-delà de la dernière colonne titrée.")
+        dataset.append((list(row) + [None] * width)[:width])
+    return dataset
+
+
+def _read_csv(content, filename):
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on French Windows saves CSV in Windows-1252.
+        text = content.decode("cp1252", errors="strict") if _is_cp1252(content) else None
+    if text is None or "\x00" in text:
+        raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un fichier CSV lisible (texte attendu).")
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") >= first_line.count(",") and ";" in first_line else ","
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as error:
+        raise SpreadsheetError(f"Le fichier CSV « {filename} » est mal formé : {error}.") from None
+
+
+def _is_cp1252(content):
+    try:
+        content.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _open_zip(content, filename, kind):
+    if content.startswith(OLE2_SIGNATURE):
+        raise SpreadsheetError(
+            f"Le fichier « {filename} » est protégé par un mot de passe ou enregistré dans l'ancien "
+            "format Excel (.xls) : enregistrez-le sans mot de passe au format .xlsx ou .ods."
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        unpacked = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile:
+        raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un classeur {kind} valide.") from None
+    if unpacked > max(len(content) * MAX_UNPACKED_RATIO, 1024 * 1024) or unpacked > 20 * max_bytes():
+        raise SpreadsheetError(
+            f"Le fichier « {filename} » se décompresse en un volume anormalement grand : il est refusé."
+        )
+    return archive
+
+
+def _read_xlsx(content, filename):
+    import openpyxl
+
+    _open_zip(content, filename, "XLSX")
+    try:
+        # data_only: a formula cell gives the value the spreadsheet computed.
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un classeur XLSX valide.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            rows.append([_cell(value) for value in row])
+            if len(rows) > max_rows() + 1:
+                break
+        return rows
+    finally:
+        workbook.close()
+
+
+def _read_ods(content, filename):
+    from odf import opendocument, table, text
+
+    _open_zip(content, filename, "ODS")
+    try:
+        document = opendocument.load(io.BytesIO(content))
+    except Exception:  # noqa: BLE001 - odfpy raises many kinds for a broken file
+        raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un classeur ODS valide.") from None
+    sheets = document.spreadsheet.getElementsByType(table.Table)
+    if not sheets:
+        raise SpreadsheetError(f"Le fichier « {filename} » ne contient aucune feuille.")
+    rows = []
+    for row in sheets[0].getElementsByType(table.TableRow):
+        cells = []
+        for cell in row.getElementsByType(table.TableCell):
+            repeat = min(int(cell.getAttribute("numbercolumnsrepeated") or 1), 1000)
+            cells.extend([_ods_value(cell, text)] * repeat)
+        repeat = min(int(row.getAttribute("numberrowsrepeated") or 1), max_rows() + 2)
+        rows.extend([cells] * repeat)
+        if len(rows) > max_rows() + 1:
+            break
+    return rows
+
+
+def _ods_value(cell, text):
+    """The value an ODS cell shows: formulas give their computed value."""
+    value_type = cell.getAttribute("valuetype")
+    if value_type in ("float", "percentage", "currency"):
+        number = float(cell.getAttribute("value"))
+        return int(number) if number.is_integer() else number
+    if value_type == "date":
+        return datetime.date.fromisoformat(cell.getAttribute("datevalue")[:10])
+    if value_type == "boolean":
+        return cell.getAttribute("booleanvalue") == "true"
+    paragraphs = ["".join(str(node) for node in paragraph.childNodes) for paragraph in cell.getElementsByType(text.P)]
+    return "\n".join(paragraphs) if paragraphs else None
+
+
+def _cell(value):
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time(0, 0):
+        return value.date()
+    return value
+
+
+# ---------------------------------------------------------------- export
+
+
+def neutralise(value):
+    """A text cell that would run as a formula gets a leading apostrophe;
+    numbers, dates and empty cells stay what they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def export_dataset(resource, queryset=None):
+    dataset = resource.export(queryset)
+    safe = tablib.Dataset(headers=dataset.headers)
+    for row in dataset:
+        safe.append([neutralise(value) for value in row])
+    return safe
+
+
+def write_spreadsheet(dataset, file_format):
+    """The dataset as the bytes of a CSV (UTF-8 with BOM, `;`), XLSX or ODS file."""
+    if file_format == "csv":
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(dataset.headers)
+        for row in dataset:
+            writer.writerow(["" if value is None else value for value in row])
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return dataset.export(file_format)
+
+
+# ---------------------------------------------------------------- import
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or would do, row by row."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list = field(default_factory=list)  # (row number, column, message)
+    changes: list = field(default_factory=list)  # (row number, key, [changed columns])
+    applied: bool = False
+
+    @property
+    def is_valid(self):
+        return not self.errors
+
+
+def check_columns(resource, dataset):
+    expected = resource.column_names()
+    keys = [resource.fields[name].column_name for name in resource._meta.import_id_fields]
+    unknown = [header for header in dataset.headers if header not in expected]
+    missing = [key for key in keys if key not in dataset.headers]
+    problems = []
+    if unknown:
+        problems.append(f"colonne(s) inconnue(s) : {', '.join(unknown)}")
+    if missing:
+        problems.append(f"colonne(s) obligatoire(s) absente(s) : {', '.join(missing)}")
+    if problems:
+        raise SpreadsheetError("La première ligne ne correspond pas au modèle : " + " ; ".join(problems) + ".")
+    seen = {}
+    for number, row in enumerate(dataset.dict, start=2):
+        key = tuple(str(row[column]).strip().lower() for column in keys)
+        if key in seen:
+            shown = " / ".join(str(row[column]) for column in keys)
+            raise SpreadsheetError(f"La clé « {shown} » apparaît deux fois : lignes {seen[key]} et {number}.")
+        seen[key] = number
+
+
+def run_import(resource_class, dataset, *, dry_run, user=None):
+    """Imports the dataset all or nothing: any invalid row rolls back every row."""
+    resource = resource_class()
+    check_columns(resource, dataset)
+    with transaction.atomic():
+        result = resource.import_data(
+            dataset, dry_run=dry_run, use_transactions=True, rollback_on_validation_errors=True, user=user
+        )
+    return _report(resource, result, applied=not dry_run)
+
+
+def _report(resource, result, applied):
+    report = ImportReport()
+    columns = {}
+    for field in resource.fields.values():
+        if field.attribute:
+            columns[field.attribute] = field.column_name
+            # The untranslated model field mirrors the French one: same column.
+            columns.setdefault(field.attribute.removesuffix("_fr"), field.column_name)
+    for invalid in result.invalid_rows:
+        for attribute, messages in invalid.error_dict.items():
+            column = columns.get(attribute, attribute if attribute != "__all__" else "(ligne)")
+            for message in messages:
+                error = (invalid.number + 1, column, str(message))
+                if error not in report.errors:
+                    report.errors.append(error)
+    for number, errors in result.row_errors():
+        for error in errors:
+            report.errors.append((number + 1, "(ligne)", _plain(error.error)))
+    for base_error in result.base_errors:
+        report.errors.append((None, "(fichier)", _plain(base_error.error)))
+    totals = result.totals
+    report.new, report.updated, report.unchanged = totals["new"], totals["update"], totals["skip"]
+    report.applied = applied and report.is_valid
+    return report
+
+
+def _plain(error):
+    return str(error) or error.__class__.__name__
