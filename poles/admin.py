@@ -1,16 +1,33 @@
 """The editors' admin: French, grouped as the public pages read, with history,
 publication and verification actions, and a list of what needs checking."""
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from dsfr.models import DsfrConfig
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.text import capfirst
+from django.utils.text import capfirst, slugify
+from dsfr.models import DsfrConfig
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
+from . import pending_imports
+from .models import ImportLog, KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
+from .resources import RESOURCES
+from .spreadsheets import (
+    CONTENT_TYPES,
+    FORMATS,
+    SpreadsheetError,
+    export_dataset,
+    read_spreadsheet,
+    run_import,
+    write_spreadsheet,
+)
 from .templatetags.poles_tags import render_markdown
 
 # The portal does not read django-dsfr's settings from the database: hide them.
@@ -58,9 +75,10 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
             if changes:
                 record.history_delta_changes = [change for change in changes if change["field"] not in mirrored]
 
-    @admin.display(boolean=True, description="à vérifier")
+    @admin.display(description="fraîcheur")
     def needs_check(self, obj):
-        return obj.needs_check
+        """Spelled out rather than an icon: a green tick would read as "fine"."""
+        return "à vérifier" if obj.needs_check else "vérifié"
 
     @admin.display(description="sur le site")
     def site_link(self, obj):
@@ -98,6 +116,145 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
         self.message_user(request, f"{count} élément(s) marqué(s) comme vérifié(s).", messages.SUCCESS)
 
 
+class SpreadsheetAdminMixin:
+    """Import and export of the model's spreadsheet: upload, preview, confirm.
+
+    The uploaded file waits between the preview and the confirmation in a
+    private folder, under a random name bound to the user; it is deleted once
+    confirmed, and any left for more than a day is deleted at the next upload.
+    Confirming imports the file again from scratch, all or nothing.
+    """
+
+    change_list_template = "admin/poles/change_list_spreadsheet.html"
+    resource_name = None  # key of poles.resources.RESOURCES
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.import_view), name="%s_%s_import" % info),
+            path("import/confirmer/", wrap(self.confirm_import_view), name="%s_%s_import_confirm" % info),
+            path("import/colonnes/", wrap(self.columns_view), name="%s_%s_columns" % info),
+            path("export/<str:file_format>/", wrap(self.export_view), name="%s_%s_export" % info),
+            path("modele/<str:file_format>/", wrap(self.template_view), name="%s_%s_template" % info),
+        ] + super().get_urls()
+
+    def has_import_permission(self, request):
+        """Importing adds and changes records: it needs both rights (the library's
+        default lets any staff user import)."""
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_import": self.has_import_permission(request),
+                         "spreadsheet_formats": FORMATS}
+        return super().changelist_view(request, extra_context)
+
+    def _context(self, request, **values):
+        return {**self.admin_site.each_context(request), "opts": self.opts, "formats": FORMATS,
+                "max_megabytes": settings.SPREADSHEET_MAX_BYTES / 1024 / 1024, **values}
+
+    def import_view(self, request):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        context = self._context(request, title=f"Importer des {self.opts.verbose_name_plural}")
+        if request.method == "POST":
+            upload = request.FILES.get("fichier")
+            if upload is None:
+                context["file_error"] = "Choisissez un fichier à importer."
+            else:
+                context.update(self._preview(request, upload))
+        return TemplateResponse(request, "admin/poles/spreadsheet_import.html", context)
+
+    def _preview(self, request, upload):
+        if upload.size > settings.SPREADSHEET_MAX_BYTES:
+            return {"file_error": f"Le fichier « {upload.name} » dépasse la taille maximale de "
+                                  f"{settings.SPREADSHEET_MAX_BYTES / 1024 / 1024:g} Mo."}
+        content = upload.read()
+        try:
+            report = run_import(RESOURCES[self.resource_name], read_spreadsheet(content, upload.name), dry_run=True)
+        except SpreadsheetError as error:
+            self._log(request, upload.name, None, error=True)
+            return {"file_error": str(error)}
+        context = {"report": report, "file_name": upload.name}
+        if report.is_valid:
+            context["token"] = pending_imports.store(request.user, upload.name, content)
+        else:
+            self._log(request, upload.name, report)
+        return context
+
+    def confirm_import_view(self, request):
+        if not self.has_import_permission(request) or request.method != "POST":
+            raise PermissionDenied
+        try:
+            name, content = pending_imports.take(request.user, request.POST.get("token", ""))
+        except LookupError:
+            self.message_user(request, "Ce fichier n'est plus disponible : envoyez-le à nouveau.", messages.ERROR)
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+        try:
+            report = run_import(RESOURCES[self.resource_name], read_spreadsheet(content, name), dry_run=False)
+        except SpreadsheetError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
+        self._log(request, name, report)
+        if report.applied:
+            self.message_user(request, f"Import de « {name} » appliqué : {report.new} nouveau(x), "
+                                       f"{report.updated} modifié(s), {report.unchanged} inchangé(s).", messages.SUCCESS)
+        else:
+            self.message_user(request, "Le fichier n'est plus valide : rien n'a été enregistré. "
+                                       "Envoyez-le à nouveau pour voir les erreurs.", messages.ERROR)
+        return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+    def _log(self, request, file_name, report, error=False):
+        ImportLog.objects.create(
+            user=request.user, model=self.resource_name, file_name=file_name[:255],
+            file_format=file_name.rsplit(".", 1)[-1].lower()[:10] if "." in file_name else "",
+            new=report.new if report else 0, updated=report.updated if report else 0,
+            unchanged=report.unchanged if report else 0, errors=len(report.errors) if report else 1,
+            applied=bool(report and report.applied),
+        )
+
+    def columns_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        resource = RESOURCES[self.resource_name]()
+        keys = {resource.fields[name].column_name for name in resource._meta.import_id_fields}
+        columns = []
+        for field in resource.get_export_fields():
+            model_field = self._model_field(field.attribute)
+            columns.append({
+                "name": field.column_name,
+                "label": capfirst(model_field.verbose_name) if model_field else "Nombre de partenaires",
+                "help": model_field.help_text if model_field else "Chiffre clé « partenaires » du pôle.",
+                "kind": field.widget.description,
+                "key": field.column_name in keys,
+                "english": field.column_name.endswith("_en"),
+            })
+        context = self._context(request, title=f"Colonnes du tableur des {self.opts.verbose_name_plural}",
+                                columns=columns)
+        return TemplateResponse(request, "admin/poles/spreadsheet_columns.html", context)
+
+    def _model_field(self, attribute):
+        if not attribute:
+            return None
+        return self.model._meta.get_field(attribute)
+
+    def export_view(self, request, file_format):
+        return self._download(request, file_format, self.opts.verbose_name_plural, self.get_queryset(request))
+
+    def template_view(self, request, file_format):
+        """The headers and one example row (the first record, which imports unchanged)."""
+        return self._download(request, file_format, f"modele-{self.opts.verbose_name_plural}",
+                              self.model.objects.order_by("pk")[:1])
+
+    def _download(self, request, file_format, name, queryset):
+        if not self.has_view_permission(request) or file_format not in FORMATS:
+            raise Http404
+        content = write_spreadsheet(export_dataset(RESOURCES[self.resource_name](), queryset), file_format)
+        response = HttpResponse(content, content_type=CONTENT_TYPES[file_format])
+        response["Content-Disposition"] = f'attachment; filename="{slugify(name)}.{file_format}"'
+        return response
+
+
 class ProjectInline(TranslationTabularInline):
     model = Project
     fields = ("title", "slug", "kind", "status", "summary", "is_published")
@@ -113,7 +270,8 @@ class KeyFigureInline(TranslationTabularInline):
 
 
 @admin.register(Pole)
-class PoleAdmin(ContentAdmin):
+class PoleAdmin(SpreadsheetAdminMixin, ContentAdmin):
+    resource_name = "poles"
     list_display = ("acronym", "name", "status", "is_published", "labelled_on", "verified_on", "needs_check", "site_link")
     list_filter = ("status", "is_published", NeedsCheckFilter, "themes", "territories__kind")
     search_fields = ("acronym", "name_fr", "name_en", "summary_fr", "body_fr")
@@ -132,7 +290,8 @@ class PoleAdmin(ContentAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(ContentAdmin):
+class ProjectAdmin(SpreadsheetAdminMixin, ContentAdmin):
+    resource_name = "projects"
     list_display = ("title", "pole", "kind", "status", "is_published", "verified_on", "needs_check", "site_link")
     list_filter = ("pole", "kind", "status", "is_published", NeedsCheckFilter, "themes", "territories__kind")
     list_select_related = ("pole",)
@@ -151,7 +310,8 @@ class ProjectAdmin(ContentAdmin):
 
 
 @admin.register(Theme)
-class ThemeAdmin(ContentAdmin):
+class ThemeAdmin(SpreadsheetAdminMixin, ContentAdmin):
+    resource_name = "themes"
     list_display = ("name", "parent", "is_published", "verified_on", "needs_check", "site_link")
     list_filter = ("is_published", NeedsCheckFilter, ("parent", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("parent",)
@@ -166,7 +326,8 @@ class ThemeAdmin(ContentAdmin):
 
 
 @admin.register(Territory)
-class TerritoryAdmin(ContentAdmin):
+class TerritoryAdmin(SpreadsheetAdminMixin, ContentAdmin):
+    resource_name = "territories"
     list_display = ("name", "kind", "code", "parent", "is_historical", "is_published", "needs_check", "site_link")
     list_filter = ("kind", "is_historical", "is_published", NeedsCheckFilter)
     list_select_related = ("parent",)
@@ -220,6 +381,26 @@ class PageAdmin(ContentAdmin):
     )
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportLog)
+class ImportLogAdmin(admin.ModelAdmin):
+    """A record of every import: readable, never editable."""
+
+    list_display = ("created_at", "user", "model", "file_name", "file_format", "new", "updated", "unchanged",
+                    "errors", "applied")
+    list_filter = ("model", "applied", "file_format")
+    search_fields = ("file_name", "user__username")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -427,3 +427,35 @@ class Page(Content):
 
     def get_absolute_url(self):
         return reverse(self.URL_NAMES[self.slug])
+
+
+class ImportLog(models.Model):
+    """One spreadsheet import through the admin or the command line: who, when,
+    which file, and what it did (or why it was refused)."""
+
+    class Model(models.TextChoices):
+        POLES = "poles", "pôles"
+        THEMES = "themes", "thématiques"
+        TERRITORIES = "territories", "territoires"
+        PROJECTS = "projects", "projets"
+
+    created_at = models.DateTimeField("date", default=timezone.now, editable=False)
+    user = models.ForeignKey(
+        "auth.User", verbose_name="par", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    model = models.CharField("contenu", max_length=20, choices=Model.choices)
+    file_name = models.CharField("fichier", max_length=255)
+    file_format = models.CharField("format", max_length=10)
+    new = models.PositiveIntegerField("nouveaux", default=0)
+    updated = models.PositiveIntegerField("modifiés", default=0)
+    unchanged = models.PositiveIntegerField("inchangés", default=0)
+    errors = models.PositiveIntegerField("erreurs", default=0)
+    applied = models.BooleanField("appliqué", default=False)
+
+    class Meta:
+        verbose_name = "import de tableur"
+        verbose_name_plural = "journal des imports"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"

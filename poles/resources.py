@@ -30,6 +30,8 @@ def _text(value):
 
 
 class TextWidget(widgets.Widget):
+    description = "texte"
+
     """Text where an empty cell means empty text (the stock widget gives None,
     which a NOT NULL text column refuses), or "no translation" for an English
     column, which is nullable."""
@@ -48,6 +50,8 @@ class TextWidget(widgets.Widget):
 
 class CountWidget(widgets.Widget):
     """A whole number, zero or more."""
+
+    description = "nombre entier positif ou nul"
 
     def clean(self, value, row=None, **kwargs):
         text = _text(value).replace("\u202f", "").replace("\xa0", "").replace(" ", "")
@@ -71,6 +75,7 @@ class DateWidget(widgets.Widget):
     """A real spreadsheet date, an ISO date (2005-07-12) or a French one (12/07/2005)."""
 
     FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
+    description = "date du tableur, ou JJ/MM/AAAA, ou AAAA-MM-JJ"
 
     def clean(self, value, row=None, **kwargs):
         if isinstance(value, datetime.datetime):
@@ -92,6 +97,8 @@ class DateWidget(widgets.Widget):
 
 
 class YesNoWidget(widgets.Widget):
+    description = "« oui » ou « non »"
+
     def clean(self, value, row=None, **kwargs):
         if isinstance(value, bool):
             return value
@@ -114,6 +121,7 @@ class ChoiceWidget(widgets.Widget):
     def __init__(self, choices):
         super().__init__()
         self.labels = dict(choices)
+        self.description = "une valeur parmi " + ", ".join(f"« {label} »" for label in self.labels.values())
         self.by_text = {str(label).lower(): code for code, label in self.labels.items()}
         self.by_text.update({code.lower(): code for code in self.labels})
 
@@ -194,10 +202,17 @@ class ReferenceWidget(widgets.Widget):
     """A foreign key given by the related record's key; the resource gives each
     import its own lookup, so that every import reads the database anew."""
 
+    DESCRIPTIONS = {
+        "pole": "sigle d'un pôle existant",
+        "theme": "identifiant (slug) d'une thématique existante",
+        "territory": "code officiel INSEE d'un territoire existant (« departement:93 » si le code est ambigu)",
+    }
+
     def __init__(self, kind):
         widgets.Widget.__init__(self)
         self.kind = kind
         self.lookup = None
+        self.description = self.DESCRIPTIONS[kind]
 
     def clean(self, value, row=None, **kwargs):
         text = _text(value)
@@ -212,6 +227,12 @@ class ReferenceListWidget(ReferenceWidget, widgets.ManyToManyWidget):
     exist: an unknown one is an error naming it, never silently dropped (the
     library's stock widget drops it). A ManyToManyWidget only so that the
     library saves it after the row's record."""
+
+    DESCRIPTIONS = {
+        "pole": "sigles de pôles existants, séparés par « ; »",
+        "theme": "identifiants (slugs) de thématiques existantes, séparés par « ; »",
+        "territory": "codes officiels INSEE de territoires existants, séparés par « ; »",
+    }
 
     def clean(self, value, row=None, **kwargs):
         found, errors = [], []
@@ -256,6 +277,7 @@ class PortalResource(resources.ModelResource):
         clean_model_instances = True
         use_transactions = True
         skip_html_diff = True
+        store_instance = True
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -282,6 +304,26 @@ class PortalResource(resources.ModelResource):
                     errors[field.attribute] = [ValidationError(str(error))]
         if errors:
             raise ValidationError(errors)
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        self._before = None if new else self._snapshot(instance, row)
+
+    def after_import_row(self, row, row_result, **kwargs):
+        """Notes, for the preview, each changed column of an updated row: (column, before, after)."""
+        row_result.changed_columns = []
+        if row_result.import_type == row_result.IMPORT_TYPE_UPDATE and self._before is not None:
+            after = self._snapshot(row_result.instance, row)
+            row_result.changed_columns = [
+                (column, self._before[column], value) for column, value in after.items() if value != self._before[column]
+            ]
+
+    def _snapshot(self, instance, row):
+        """The cells this row's columns hold for the record, as an export would write them."""
+        return {
+            field.column_name: self.export_field(field, instance)
+            for field in self.get_import_fields()
+            if field.column_name in row
+        }
 
     @classmethod
     def column_names(cls):

@@ -243,7 +243,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list = field(default_factory=list)  # (row number, column, message)
-    changes: list = field(default_factory=list)  # (row number, key, [changed columns])
+    changes: list = field(default_factory=list)  # (record, [(column, before, after)])
     applied: bool = False
 
     @property
@@ -303,6 +303,9 @@ def _report(resource, result, applied):
             report.errors.append((number + 1, "(ligne)", _plain(error.error)))
     for base_error in result.base_errors:
         report.errors.append((None, "(fichier)", _plain(base_error.error)))
+    for row_result in result.rows:
+        if getattr(row_result, "changed_columns", None):
+            report.changes.append((row_result.object_repr, row_result.changed_columns))
     totals = result.totals
     report.new, report.updated, report.unchanged = totals["new"], totals["update"], totals["skip"]
     report.applied = applied and report.is_valid

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "dsfr",
     "simple_history",
     "axes",
+    "import_export",
     "poles",
 ]
 
@@ -86,6 +87,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
+# Spreadsheet imports: largest file and most rows accepted.
+SPREADSHEET_MAX_BYTES = int(os.environ.get("PORTAL_SPREADSHEET_MAX_BYTES", 5 * 1024 * 1024))
+SPREADSHEET_MAX_ROWS = int(os.environ.get("PORTAL_SPREADSHEET_MAX_ROWS", 20_000))
 
 # An editor's session lasts a working day.
 SESSION_COOKIE_AGE = 8 * 60 * 60
