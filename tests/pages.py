@@ -1,0 +1,21 @@
+"""One address of each public page type, for the tests that visit them all.
+Each is served by the small `site` fixture and by the prefecture's content."""
+
+PUBLIC_PAGES = [
+    "/",
+    "/politique-nationale/",
+    "/poles/",
+    "/poles/capenergies/",
+    "/thematiques/",
+    "/thematiques/solaire/",
+    "/territoires/",
+    "/territoires/manosque/",
+    "/projets/",
+    "/projets/iter/",
+    "/plan-du-site/",
+    "/accessibilite/",
+    "/mentions-legales/",
+    "/donnees-personnelles/",
+    "/gestion-des-cookies/",
+]
+NOT_FOUND = "/nexiste-pas/"
