@@ -95,7 +95,9 @@ class Theme(Content):
         ordering = ["order", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(parent=models.F("pk")), name="theme_not_own_parent"
+                condition=~Q(parent=models.F("pk")),
+                name="theme_not_own_parent",
+                violation_error_message="Une thématique ne peut pas être sa propre parente.",
             ),
         ]
 
@@ -161,9 +163,12 @@ class Territory(Content):
                 fields=["kind", "code"],
                 condition=~Q(code=""),
                 name="territory_unique_code_per_kind",
+                violation_error_message="Un territoire de ce type porte déjà ce code officiel.",
             ),
             models.CheckConstraint(
-                condition=~Q(parent=models.F("pk")), name="territory_not_own_parent"
+                condition=~Q(parent=models.F("pk")),
+                name="territory_not_own_parent",
+                violation_error_message="Un territoire ne peut pas être son propre parent.",
             ),
         ]
 
@@ -251,7 +256,9 @@ class Pole(Content):
         ordering = ["order", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(successor=models.F("pk")), name="pole_not_own_successor"
+                condition=~Q(successor=models.F("pk")),
+                name="pole_not_own_successor",
+                violation_error_message="Un pôle ne peut pas être son propre successeur.",
             ),
         ]
 
@@ -357,6 +364,7 @@ class Project(Content):
                 | Q(end_date__isnull=True)
                 | Q(end_date__gte=models.F("start_date")),
                 name="project_ends_after_start",
+                violation_error_message="La date de fin doit suivre la date de début.",
             ),
         ]
 
