@@ -13,8 +13,9 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst, slugify
 from dsfr.models import DsfrConfig
-from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
+from modeltranslation.admin import TranslationAdmin, TranslationStackedInline
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper, ObjDiffDisplay
 
 from . import pending_imports
 from .models import ImportLog, KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
@@ -56,6 +57,18 @@ PROVENANCE_FIELDSET = (
 )
 
 
+class HistoryDisplay(HistoricalRecordContextHelper):
+    """Each changed value in full, and "(vide)" for none: the library cuts values
+    at 80 characters with English markers, and shows an empty value as "None"."""
+
+    def prepare_delta_change_value(self, change, value):
+        value = super().prepare_delta_change_value(change, value)
+        return "(vide)" if value in (None, "", []) else value
+
+    def get_obj_diff_display(self):
+        return ObjDiffDisplay(max_length=1_000_000)
+
+
 class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
     """What every content model's admin shares: history, publication, verification."""
 
@@ -64,6 +77,9 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_per_page = 50
     history_list_per_page = 50
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return HistoryDisplay(self.model, historical_record)
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         """Show each translated field once, by its language versions ("Résumé [fr]"):
@@ -255,7 +271,9 @@ class SpreadsheetAdminMixin:
         return response
 
 
-class ProjectInline(TranslationTabularInline):
+class ProjectInline(TranslationStackedInline):
+    """Stacked, not tabular: a table row gives screen readers no label per field."""
+
     model = Project
     fields = ("title", "slug", "kind", "status", "summary", "is_published")
     prepopulated_fields = {"slug": ("title_fr",)}
@@ -263,7 +281,7 @@ class ProjectInline(TranslationTabularInline):
     show_change_link = True
 
 
-class KeyFigureInline(TranslationTabularInline):
+class KeyFigureInline(TranslationStackedInline):
     model = KeyFigure
     fields = ("value", "label", "reference_date", "period", "order", "is_published")
     extra = 0

@@ -4,9 +4,7 @@ from django.contrib import admin
 from django.db.models import F
 from django.urls import reverse
 
-from .models import KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
-
-CONTENT_MODELS = (Pole, Project, Theme, Territory, KeyFigure, PolicyItem, Page)
+from .models import CONTENT_MODELS
 # How many records the admin index lists under "À vérifier".
 TO_CHECK_ON_INDEX = 10
 

@@ -7,10 +7,12 @@ still true. Long texts are Markdown, rendered and sanitised at display time.
 """
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from modeltranslation.translator import translator
 
 
 # A record not verified for this long is flagged "à vérifier" to editors.
@@ -57,6 +59,20 @@ class Content(models.Model):
     class Meta:
         abstract = True
 
+    def _normalise_text(self):
+        """One form for each text: browsers send line breaks as CR LF, and a missing
+        English translation as "" where a spreadsheet gives none. Without this,
+        history would show changes nobody made."""
+        translated = translator.get_options_for_model(type(self)).fields
+        for model_field in self._meta.concrete_fields:
+            if model_field.name in translated or not isinstance(model_field, (models.CharField, models.TextField)):
+                continue
+            value = getattr(self, model_field.attname)
+            if isinstance(value, str):
+                value = value.replace("\r\n", "\n")
+                optional_translation = getattr(model_field, "language", settings.LANGUAGE_CODE) != settings.LANGUAGE_CODE
+                setattr(self, model_field.attname, None if value == "" and optional_translation else value)
+
     @property
     def needs_check(self):
         return self.verified_on is None or self.verified_on < timezone.localdate() - VERIFICATION_VALIDITY
@@ -68,6 +84,7 @@ class Content(models.Model):
 
     def save(self, *args, **kwargs):
         self.updated_at = timezone.now()
+        self._normalise_text()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
         super().save(*args, **kwargs)
@@ -435,6 +452,10 @@ class Page(Content):
 
     def get_absolute_url(self):
         return reverse(self.URL_NAMES[self.slug])
+
+
+# The editable content, in the order the admin lists what needs checking.
+CONTENT_MODELS = (Pole, Project, Theme, Territory, KeyFigure, PolicyItem, Page)
 
 
 class ImportLog(models.Model):

@@ -292,10 +292,20 @@ class PortalResource(resources.ModelResource):
         unknown key is a field error of its row (the library reads them only
         when saving, after validation)."""
         errors = {}
+        # A text may be stored empty as "" (the admin) or None (a record created
+        # without it); an empty cell is either: keep the stored one, not a change.
+        blank = {
+            field.attribute: getattr(instance, field.attribute, None)
+            for field in self.get_import_fields()
+            if isinstance(field.widget, TextWidget) and getattr(instance, field.attribute, None) in ("", None)
+        }
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as error:
             errors = error.error_dict
+        for attribute, stored in blank.items():
+            if getattr(instance, attribute) in ("", None):
+                setattr(instance, attribute, stored)
         for field in self.get_import_fields():
             if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row:
                 try:
@@ -407,14 +417,24 @@ class PoleResource(PortalResource):
         if "nb_partenaires" in row:
             try:
                 instance.partners_count = self.fields["nb_partenaires"].clean(row)
+                if instance.partners_count is not None:
+                    # The figure is not validated with the pole: a number too large
+                    # for the database would fail on saving, in English.
+                    KeyFigure._meta.get_field("value").run_validators(instance.partners_count)
             except ValueError as error:
                 errors["nb_partenaires"] = [ValidationError(str(error))]
+            except ValidationError as error:
+                errors["nb_partenaires"] = error.error_list
         if errors:
             raise ValidationError(errors)
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         partners = getattr(instance, "partners_count", None)
-        if "nb_partenaires" in row and original is not None and partners != self.dehydrate_nb_partenaires(original):
+        # An empty cell leaves the figure as it is (see after_save_instance): no change.
+        if (
+            "nb_partenaires" in row and original is not None and partners is not None
+            and partners != self.dehydrate_nb_partenaires(original)
+        ):
             return False
         return super().skip_row(instance, original, row, import_validation_errors)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import tablib
 from django.conf import settings
 from django.db import transaction
+from odf.namespaces import TABLENS, TEXTNS
 
 FORMATS = ("csv", "xlsx", "ods")
 CONTENT_TYPES = {
@@ -90,7 +91,7 @@ def _dataset(rows, filename):
         extra = [cell for cell in row[width:] if cell not in (None, "")]
         if extra:
             raise SpreadsheetError("Une ligne contient des valeurs au-delà de la dernière colonne titrée.")
-        dataset.append((list(row) + [None] * width)[:width])
+        dataset.append([restore(cell) for cell in (list(row) + [None] * width)[:width]])
     return dataset
 
 
@@ -153,6 +154,8 @@ def _read_xlsx(content, filename):
             if len(rows) > max_rows() + 1:
                 break
         return rows
+    except Exception:  # noqa: BLE001 - read only, the sheet is parsed here: a broken one fails here
+        raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un classeur XLSX valide.") from None
     finally:
         workbook.close()
 
@@ -165,19 +168,28 @@ def _read_ods(content, filename):
         document = opendocument.load(io.BytesIO(content))
     except Exception:  # noqa: BLE001 - odfpy raises many kinds for a broken file
         raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un classeur ODS valide.") from None
-    sheets = document.spreadsheet.getElementsByType(table.Table)
+    # A text document or a drawing renamed .ods has no spreadsheet body.
+    body = getattr(document, "spreadsheet", None)
+    sheets = body.getElementsByType(table.Table) if body is not None else []
     if not sheets:
         raise SpreadsheetError(f"Le fichier « {filename} » ne contient aucune feuille.")
+    # A merged cell hides the cells it covers; they still take their column.
+    cell_names = {(TABLENS, "table-cell"), (TABLENS, "covered-table-cell")}
     rows = []
-    for row in sheets[0].getElementsByType(table.TableRow):
-        cells = []
-        for cell in row.getElementsByType(table.TableCell):
-            repeat = min(int(cell.getAttribute("numbercolumnsrepeated") or 1), 1000)
-            cells.extend([_ods_value(cell, text)] * repeat)
-        repeat = min(int(row.getAttribute("numberrowsrepeated") or 1), max_rows() + 2)
-        rows.extend([cells] * repeat)
-        if len(rows) > max_rows() + 1:
-            break
+    try:
+        for row in sheets[0].getElementsByType(table.TableRow):
+            cells = []
+            for cell in row.childNodes:
+                if getattr(cell, "qname", None) not in cell_names:
+                    continue
+                repeat = min(int(cell.getAttribute("numbercolumnsrepeated") or 1), 1000)
+                cells.extend([_ods_value(cell, text)] * repeat)
+            repeat = min(int(row.getAttribute("numberrowsrepeated") or 1), max_rows() + 2)
+            rows.extend([cells] * repeat)
+            if len(rows) > max_rows() + 1:
+                break
+    except (TypeError, ValueError):  # a number, date or repeat count that is not one
+        raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un classeur ODS valide.") from None
     return rows
 
 
@@ -191,7 +203,13 @@ def _ods_value(cell, text):
         return datetime.date.fromisoformat(cell.getAttribute("datevalue")[:10])
     if value_type == "boolean":
         return cell.getAttribute("booleanvalue") == "true"
-    paragraphs = ["".join(str(node) for node in paragraph.childNodes) for paragraph in cell.getElementsByType(text.P)]
+    # The cell's own paragraphs only (a comment holds paragraphs too); teletype
+    # gives back the spaces, tabs and line breaks ODS stores as elements.
+    from odf import teletype
+
+    paragraphs = [
+        teletype.extractText(node) for node in cell.childNodes if getattr(node, "qname", None) == (TEXTNS, "p")
+    ]
     return "\n".join(paragraphs) if paragraphs else None
 
 
@@ -206,9 +224,19 @@ def _cell(value):
 
 def neutralise(value):
     """A text cell that would run as a formula gets a leading apostrophe;
-    numbers, dates and empty cells stay what they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    numbers, dates and empty cells stay what they are. Text that already
+    starts with apostrophes before such a character gets one more, so that
+    `restore` gives back exactly the original text."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
         return "'" + value
+    return value
+
+
+def restore(value):
+    """The inverse of `neutralise`, applied to every imported cell: without it
+    an exported file would import back with apostrophes added."""
+    if isinstance(value, str) and value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS):
+        return value[1:]
     return value
 
 
@@ -292,10 +320,17 @@ def _report(resource, result, applied):
             # The untranslated model field mirrors the French one: same column.
             columns.setdefault(field.attribute.removesuffix("_fr"), field.column_name)
     for invalid in result.invalid_rows:
+        cells = dict(zip(result.diff_headers, invalid.values))
         for attribute, messages in invalid.error_dict.items():
             column = columns.get(attribute, attribute if attribute != "__all__" else "(ligne)")
             for message in messages:
-                error = (invalid.number + 1, column, str(message))
+                message = str(message)
+                # Django's own messages ("Saisissez une URL valide.") do not name the value; ours do.
+                value = cells.get(column)
+                if value not in (None, "", "---") and "«" not in message:
+                    shown = str(value) if len(str(value)) <= 60 else str(value)[:60] + "…"
+                    message = f"« {shown} » : {message}"
+                error = (invalid.number + 1, column, message)
                 if error not in report.errors:
                     report.errors.append(error)
     for number, errors in result.row_errors():

@@ -377,3 +377,20 @@ def test_the_loaded_version_of_every_record_is_in_the_history(prefecture):
 
     for model in CONTENT_MODELS:
         assert set(model.history.values_list("id", flat=True)) == set(model.objects.values_list("pk", flat=True)), model
+
+
+def test_saving_the_form_as_a_browser_does_records_only_what_changed(editor_client, prefecture):
+    """Browsers send CR LF line breaks and "" for an empty English text."""
+    pole = Pole.objects.get(slug="capenergies")
+    data = pole_form_data(pole, summary_fr="Résumé retouché.", body_fr=pole.body_fr.replace("\n", "\r\n"), body_en="")
+    editor_client.post(f"/admin/poles/pole/{pole.pk}/change/", data)
+    latest = pole.history.latest()
+    assert latest.diff_against(latest.prev_record).changed_fields == ["summary_fr"]
+
+
+def test_the_history_shows_long_values_in_full(editor_client, prefecture):
+    pole = Pole.objects.get(slug="capenergies")
+    long_summary = "Un résumé nettement plus long que quatre-vingts caractères, pour voir s'il est coupé ou non."
+    editor_client.post(f"/admin/poles/pole/{pole.pk}/change/", pole_form_data(pole, summary_fr=long_summary))
+    history = unescape(editor_client.get(f"/admin/poles/pole/{pole.pk}/history/").content.decode())
+    assert long_summary in history and "chars]" not in history

@@ -2,7 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from poles.models import Page, Pole
+from poles.models import CONTENT_MODELS, Page, Pole
 
 FIXTURE = "prefecture"
 
@@ -20,7 +20,12 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             call_command("loaddata", FIXTURE, verbosity=0)
-            # Fixtures are raw saves, which history skips: record the loaded
-            # version so that an editor can always return to it.
-            call_command("populate_history", auto=True, verbosity=0)
+            # Fixtures are raw saves, which history records only in part (the
+            # many-to-many changes). Give every record one complete first
+            # version instead, so that an editor can always return to it.
+            for model in CONTENT_MODELS:
+                model.history.all().delete()
+                for record in model.objects.all():
+                    record._change_reason = "Contenu initial de la préfecture"
+                    record.save()
         self.stdout.write(self.style.SUCCESS("Contenu de la préfecture chargé."))
