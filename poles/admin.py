@@ -73,6 +73,10 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
     """What every content model's admin shares: history, publication, verification."""
 
     actions = ["publish", "unpublish", "mark_verified"]
+
+    class Media:
+        js = ["js/admin-select2-a11y.js"]
+
     # An address typed without scheme ("www.example.fr") becomes https://.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_per_page = 50

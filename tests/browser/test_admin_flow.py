@@ -67,9 +67,8 @@ def edit_capenergies(page, site, partners="172", summary=NEW_SUMMARY):
     open_capenergies_form(page, site)
     figures = page.locator("#key_figures-group")
     expect(figures.get_by_role("heading", name="Chiffres clés")).to_be_visible()
-    partners_row = figures.locator("tr.form-row").filter(has=page.locator("input[name$='-value'][value='160']"))
-    partners_row.locator("input[name$='-value']").fill(partners)
-    page.get_by_label("Résumé [fr]").fill(summary)
+    figures.locator("input[name$='-value'][value='160']").fill(partners)
+    page.locator("#id_summary_fr").fill(summary)
     response = follow(page, page.get_by_role("button", name="Enregistrer", exact=True))
     assert response.ok
     expect(page.locator(".messagelist .success")).to_contain_text("a été modifié avec succès")
@@ -108,6 +107,26 @@ def test_an_editor_logs_in_edits_a_pole_and_sees_it_on_the_public_page(live_site
     assert_no_problem(page, "la connexion, la modification et la page publique")
 
 
+def test_the_history_lists_the_change_with_its_author_and_both_values(live_site, editor, open_page):
+    old_summary = Pole.objects.get(slug="capenergies").summary_fr
+    page = open_page()
+    log_in(page, live_site)
+    edit_capenergies(page, live_site)  # saving leads back to the change list
+    follow(page, page.locator("#result_list").get_by_role("link", name="Capenergies", exact=True))
+
+    follow(page, page.locator(".object-tools").get_by_role("link", name="Historique", exact=True))
+    expect(page).to_have_url(re.compile(r"/admin/poles/pole/\d+/history/$"))
+    versions = page.locator("#change-history > tbody > tr")
+    edit = versions.first  # the most recent first
+    expect(edit.locator("> td").nth(0)).to_have_text("Modifié")
+    expect(edit.locator("> td").nth(1)).to_have_text(EDITOR)
+    changes = edit.locator(".history-changes > tbody > tr")
+    # The key figure is another record: on the pole, the editor changed the summary only.
+    expect(changes.get_by_role("rowheader")).to_have_text(["Résumé [fr]"])
+    expect(changes.get_by_role("cell")).to_have_text([old_summary, NEW_SUMMARY])
+    expect(versions.nth(1).locator("> td").nth(1)).to_have_text("chargement initial")
+
+
 def test_the_previous_version_is_restored_from_the_history(live_site, editor, open_page):
     pole = Pole.objects.get(slug="capenergies")
     old_summary = pole.summary_fr
@@ -121,7 +140,7 @@ def test_the_previous_version_is_restored_from_the_history(live_site, editor, op
     earlier = page.locator("#change-history > tbody > tr").nth(1)  # the version before the edit
     follow(page, earlier.get_by_role("link", name=re.compile("^Version du ")))
     expect(page).to_have_url(re.compile(rf"/admin/poles/pole/{pole.pk}/history/\d+/$"))
-    expect(page.get_by_label("Résumé [fr]")).to_have_value(old_summary)
+    expect(page.locator("#id_summary_fr")).to_have_value(old_summary)
     response = follow(page, page.get_by_role("button", name="Rétablir", exact=True))
     assert response.ok
 
@@ -169,6 +188,7 @@ ADMIN_PAGES = {
     "connexion": "/admin/login/?next=/admin/",
     "accueil": "/admin/",
     "liste-des-poles": "/admin/poles/pole/",
+    "formulaire-de-pole": "/admin/poles/pole/{pk}/change/",
     "historique-de-pole": "/admin/poles/pole/{pk}/history/",
 }
 
