@@ -910,7 +910,7 @@ def test_the_import_command_lists_each_error_with_row_column_and_value(unchanged
 
 
 def test_the_import_command_refuses_a_missing_file_in_french(unchanged_database, tmp_path):
-    with pytest.raises(CommandError, match="Impossible de lire « .*absent.csv » : "):
+    with pytest.raises(CommandError, match="Le fichier « .*absent.csv » n.existe pas."):
         run_command("import_spreadsheet", str(tmp_path / "absent.csv"), model="projects")
 
 

@@ -22,8 +22,10 @@ class Command(BaseCommand):
         path = Path(file)
         try:
             content = path.read_bytes()
-        except OSError as error:
-            raise CommandError(f"Impossible de lire « {file} » : {error.strerror}.") from None
+        except FileNotFoundError:
+            raise CommandError(f"Le fichier « {file} » n'existe pas.") from None
+        except OSError:
+            raise CommandError(f"Le fichier « {file} » ne peut pas être lu (droits, ou ce n'est pas un fichier).") from None
         try:
             dataset = read_spreadsheet(content, path.name)
             report = run_import(RESOURCES[model], dataset, dry_run=dry_run)
