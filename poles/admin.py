@@ -26,6 +26,7 @@ from .spreadsheets import (
     SpreadsheetError,
     export_dataset,
     read_spreadsheet,
+    record_import,
     run_import,
     write_spreadsheet,
 )
@@ -193,13 +194,13 @@ class SpreadsheetAdminMixin:
         try:
             report = run_import(RESOURCES[self.resource_name], read_spreadsheet(content, upload.name), dry_run=True)
         except SpreadsheetError as error:
-            self._log(request, upload.name, None, error=True)
+            record_import(self.resource_name, upload.name, user=request.user)
             return {"file_error": str(error)}
         context = {"report": report, "file_name": upload.name}
         if report.is_valid:
             context["token"] = pending_imports.store(request.user, upload.name, content)
         else:
-            self._log(request, upload.name, report)
+            record_import(self.resource_name, upload.name, report, user=request.user)
         return context
 
     def confirm_import_view(self, request):
@@ -215,7 +216,7 @@ class SpreadsheetAdminMixin:
         except SpreadsheetError as error:
             self.message_user(request, str(error), messages.ERROR)
             return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
-        self._log(request, name, report)
+        record_import(self.resource_name, name, report, user=request.user)
         if report.applied:
             self.message_user(request, f"Import de « {name} » appliqué : {report.new} nouveau(x), "
                                        f"{report.updated} modifié(s), {report.unchanged} inchangé(s).", messages.SUCCESS)
@@ -223,15 +224,6 @@ class SpreadsheetAdminMixin:
             self.message_user(request, "Le fichier n'est plus valide : rien n'a été enregistré. "
                                        "Envoyez-le à nouveau pour voir les erreurs.", messages.ERROR)
         return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
-
-    def _log(self, request, file_name, report, error=False):
-        ImportLog.objects.create(
-            user=request.user, model=self.resource_name, file_name=file_name[:255],
-            file_format=file_name.rsplit(".", 1)[-1].lower()[:10] if "." in file_name else "",
-            new=report.new if report else 0, updated=report.updated if report else 0,
-            unchanged=report.unchanged if report else 0, errors=len(report.errors) if report else 1,
-            applied=bool(report and report.applied),
-        )
 
     def columns_view(self, request):
         if not self.has_view_permission(request):

@@ -311,6 +311,23 @@ def run_import(resource_class, dataset, *, dry_run, user=None):
     return _report(resource, result, applied=not dry_run)
 
 
+def record_import(model, file_name, report=None, user=None):
+    """Adds the import to the log; without a report, the file itself was refused."""
+    from .models import ImportLog
+
+    return ImportLog.objects.create(
+        user=user,
+        model=model,
+        file_name=file_name[:255],
+        file_format=file_name.rsplit(".", 1)[-1].lower()[:10] if "." in file_name else "",
+        new=report.new if report else 0,
+        updated=report.updated if report else 0,
+        unchanged=report.unchanged if report else 0,
+        errors=len(report.errors) if report else 1,
+        applied=bool(report and report.applied),
+    )
+
+
 def _report(resource, result, applied):
     report = ImportReport()
     columns = {}

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from poles.resources import RESOURCES
-from poles.spreadsheets import SpreadsheetError, read_spreadsheet, run_import
+from poles.spreadsheets import SpreadsheetError, read_spreadsheet, record_import, run_import
 
 
 class Command(BaseCommand):
@@ -30,7 +30,11 @@ class Command(BaseCommand):
             dataset = read_spreadsheet(content, path.name)
             report = run_import(RESOURCES[model], dataset, dry_run=dry_run)
         except SpreadsheetError as error:
+            if not dry_run:
+                record_import(model, path.name)
             raise CommandError(str(error)) from None
+        if not dry_run:
+            record_import(model, path.name, report)
 
         self.stdout.write(
             f"{report.new} nouveau(x), {report.updated} modifié(s), {report.unchanged} inchangé(s), "
