@@ -82,9 +82,13 @@ class Content(models.Model):
         """Whether a visitor may see this record (a project also needs its pole published)."""
         return self.is_published
 
-    def save(self, *args, **kwargs):
+    def prepare_for_bulk_save(self):
+        """What save() does before writing, for records written by bulk_create/bulk_update."""
         self.updated_at = timezone.now()
         self._normalise_text()
+
+    def save(self, *args, **kwargs):
+        self.prepare_for_bulk_save()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "updated_at"}
         super().save(*args, **kwargs)

@@ -8,8 +8,12 @@ error on that row, in French, naming the value — never a silent drop.
 """
 import datetime
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import connections, router
 from import_export import fields, resources, widgets
+from import_export.instance_loaders import CachedInstanceLoader
+from simple_history.utils import bulk_create_with_history
 
 from .models import KeyFigure, Pole, Project, Territory, Theme
 
@@ -276,7 +280,10 @@ class PortalResource(resources.ModelResource):
         report_skipped = True
         clean_model_instances = True
         use_transactions = True
-        skip_html_diff = True
+        # Unchanged rows are found by comparing the row's cells with the record's
+        # (skip_row), rather than by the library's diff of every field, which
+        # reads each relation of each row again.
+        skip_diff = True
         store_instance = True
 
     def __init__(self, **kwargs):
@@ -316,24 +323,38 @@ class PortalResource(resources.ModelResource):
             raise ValidationError(errors)
 
     def after_init_instance(self, instance, new, row, **kwargs):
-        self._before = None if new else self._snapshot(instance, row)
+        self._before = None if new else self._cells(instance, row)
+        self._changes = []
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        """A row is unchanged when each of its cells equals the record's, as an
+        export writes it; the differences are kept for the preview."""
+        if import_validation_errors or self._before is None:
+            return False
+        after = self._cells(instance, row, imported=True)
+        self._changes = [(column, self._before[column], value) for column, value in after.items()
+                         if value != self._before[column]]
+        return not self._changes
 
     def after_import_row(self, row, row_result, **kwargs):
         """Notes, for the preview, each changed column of an updated row: (column, before, after)."""
-        row_result.changed_columns = []
-        if row_result.import_type == row_result.IMPORT_TYPE_UPDATE and self._before is not None:
-            after = self._snapshot(row_result.instance, row)
-            row_result.changed_columns = [
-                (column, self._before[column], value) for column, value in after.items() if value != self._before[column]
-            ]
+        updated = row_result.import_type == row_result.IMPORT_TYPE_UPDATE
+        row_result.changed_columns = self._changes if updated else []
 
-    def _snapshot(self, instance, row):
-        """The cells this row's columns hold for the record, as an export would write them."""
-        return {
-            field.column_name: self.export_field(field, instance)
-            for field in self.get_import_fields()
-            if field.column_name in row
-        }
+    def _cells(self, instance, row, imported=False):
+        """The cells this row's columns hold for the record, as an export writes
+        them. For the imported version, relations come from the row: they are
+        saved only after this comparison."""
+        cells = {}
+        for field in self.get_import_fields():
+            if field.column_name not in row:
+                continue
+            if imported and isinstance(field.widget, widgets.ManyToManyWidget):
+                records = field.clean(row)
+                cells[field.column_name] = LIST_SEPARATOR.join(sorted(field.widget.lookup.label(r) for r in records))
+            else:
+                cells[field.column_name] = self.export_field(field, instance)
+        return cells
 
     @classmethod
     def column_names(cls):
@@ -428,15 +449,12 @@ class PoleResource(PortalResource):
         if errors:
             raise ValidationError(errors)
 
-    def skip_row(self, instance, original, row, import_validation_errors=None):
-        partners = getattr(instance, "partners_count", None)
-        # An empty cell leaves the figure as it is (see after_save_instance): no change.
-        if (
-            "nb_partenaires" in row and original is not None and partners is not None
-            and partners != self.dehydrate_nb_partenaires(original)
-        ):
-            return False
-        return super().skip_row(instance, original, row, import_validation_errors)
+    def _cells(self, instance, row, imported=False):
+        cells = super()._cells(instance, row, imported)
+        # An empty cell leaves the figure as it is (see after_save_instance).
+        if imported and "nb_partenaires" in cells and instance.partners_count is not None:
+            cells["nb_partenaires"] = instance.partners_count
+        return cells
 
     def after_save_instance(self, instance, row, **kwargs):
         partners = getattr(instance, "partners_count", None)
@@ -459,7 +477,142 @@ def partners_figure(pole):
     return next((figure for figure in pole.key_figures.all() if figure.label_fr == PARTNERS_LABEL), None)
 
 
-class ProjectResource(PortalResource):
+class BulkSaveMixin:
+    """A real import (not the preview) writes its records in batches, with their
+    history, instead of one by one with several queries per row and per
+    relation: benchmarks/import_bench.py measures the difference.
+
+    Rows are still read and validated one by one; the database constraints
+    that Django would check with a query per row are checked here in Python
+    (keys are unique in the file, see spreadsheets.check_columns). The preview
+    (a dry run) takes the library's ordinary path, row by row.
+    """
+
+    batch_size = 500
+
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        self._bulk = not kwargs.get("dry_run")
+        self._user = kwargs.get("user")
+        self._creates, self._updates, self._relations = [], [], {}
+
+    def get_queryset(self):
+        # The relations compared to find unchanged rows, in one query each.
+        options = self._meta.model._meta
+        many_to_many = [field.name for field in options.many_to_many]
+        foreign_keys = [field.name for field in options.concrete_fields if field.many_to_one]
+        return super().get_queryset().select_related(*foreign_keys).prefetch_related(*many_to_many)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        if not self._bulk:
+            return super().validate_instance(instance, import_validation_errors, validate_unique)
+        errors = dict(import_validation_errors or {})
+        # Related records come from the import's lookups: they exist, no query needed.
+        related = [field.name for field in instance._meta.concrete_fields if field.many_to_one]
+        try:
+            instance.full_clean(exclude=[*errors, *related], validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        for message in self.broken_constraints(instance):
+            errors.setdefault("__all__", []).append(ValidationError(message))
+        if errors:
+            raise ValidationError(errors)
+
+    def broken_constraints(self, instance):
+        """The messages of the model's check constraints the instance breaks,
+        checked in Python: Django's validation runs a query per constraint and row."""
+        return []
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if not self._bulk:
+            return super().save_instance(instance, is_create, row, **kwargs)
+        self.before_save_instance(instance, row, **kwargs)
+        instance.prepare_for_bulk_save()
+        (self._creates if is_create else self._updates).append(instance)
+        self.after_save_instance(instance, row, **kwargs)
+
+    def save_m2m(self, instance, row, **kwargs):
+        if not self._bulk:
+            return super().save_m2m(instance, row, **kwargs)
+        for field in self.get_import_fields():
+            if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row:
+                self._relations.setdefault(field.attribute, []).append((instance, field.clean(row)))
+
+    def after_import(self, dataset, result, **kwargs):
+        if self._bulk and not (result.has_errors() or result.has_validation_errors()):
+            self._write()
+        super().after_import(dataset, result, **kwargs)
+
+    def _update_rows(self, instances):
+        """One plain UPDATE per row, sent together: Django's bulk_update builds a
+        CASE expression per row and per column, slower than this by far."""
+        if not instances:
+            return
+        model = self._meta.model
+        columns = [field for field in model._meta.concrete_fields if not field.primary_key]
+        connection = connections[router.db_for_write(model)]
+        quote = connection.ops.quote_name
+        sql = "UPDATE {} SET {} WHERE {} = %s".format(
+            quote(model._meta.db_table),
+            ", ".join(f"{quote(field.column)} = %s" for field in columns),
+            quote(model._meta.pk.column),
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [
+                [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in columns]
+                + [instance.pk]
+                for instance in instances
+            ])
+
+    def _write(self):
+        """Records, then their relations, then one history version each, with its
+        relations as the library's own history would record them."""
+        model = self._meta.model
+        model.objects.bulk_create(self._creates, batch_size=self.batch_size)
+        self._update_rows(self._updates)
+        written = self._creates + self._updates
+        if not written:
+            return
+        links = self._write_relations(written)
+        history = model.history.bulk_history_create(
+            written, batch_size=self.batch_size, default_user=self._user, default_change_reason="Import de tableur"
+        )
+        for field in model.history.model._history_m2m_fields:
+            # django-simple-history names a relation's history model "Historical<Model>_<field>".
+            through_history = apps.get_model(model._meta.app_label, f"{model.history.model.__name__}_{field.name}")
+            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+            through_history.objects.bulk_create(
+                [through_history(history=version, id=link_id, **{f"{source}_id": version.id, f"{target}_id": related_id})
+                 for version in history for link_id, related_id in links[field.name].get(version.id, ())],
+                batch_size=self.batch_size,
+            )
+
+    def _write_relations(self, written):
+        """Replaces the relations the file gives; returns every written record's
+        relations, {field: {record id: [(link id, related id)]}}, for the history."""
+        model = self._meta.model
+        for attribute, rows in self._relations.items():
+            field = model._meta.get_field(attribute)
+            through = field.remote_field.through
+            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+            through.objects.filter(**{f"{source}__in": [instance.pk for instance, _ in rows]}).delete()
+            through.objects.bulk_create(
+                [through(**{f"{source}_id": instance.pk, f"{target}_id": related.pk})
+                 for instance, related_records in rows for related in related_records],
+                batch_size=self.batch_size,
+            )
+        links = {}
+        for field in model._meta.many_to_many:
+            through = field.remote_field.through
+            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+            links[field.name] = {}
+            pairs = through.objects.filter(**{f"{source}__in": [instance.pk for instance in written]})
+            for link_id, record_id, related_id in pairs.values_list("id", f"{source}_id", f"{target}_id"):
+                links[field.name].setdefault(record_id, []).append((link_id, related_id))
+        return links
+
+
+class ProjectResource(BulkSaveMixin, PortalResource):
     slug = column("slug", "slug")
     titre = column("title_fr", "titre")
     titre_en = column("title_en", "titre_en")
@@ -480,9 +633,17 @@ class ProjectResource(PortalResource):
     class Meta(PortalResource.Meta):
         model = Project
         import_id_fields = ["slug"]
+        # Every record the file names, loaded in one query rather than one per row.
+        instance_loader_class = CachedInstanceLoader
         fields = ["slug", "titre", "titre_en", "pole", "type", "statut", "thematiques", "territoires", "resume",
                   "resume_en", "description", "description_en", "date_debut", "date_fin", "site_internet", "ordre",
                   "publie", "source", "source_url", "verifie_le"]
+
+    def broken_constraints(self, instance):
+        if instance.start_date and instance.end_date and instance.end_date < instance.start_date:
+            constraint = next(c for c in Project._meta.constraints if c.name == "project_ends_after_start")
+            return [constraint.violation_error_message]
+        return []
 
 
 RESOURCES = {

@@ -704,10 +704,10 @@ def test_every_imported_change_enters_the_history(prefecture):
     assert Theme.objects.get(slug="solaire").history.latest().name_fr == "Énergie solaire"
     assert Territory.objects.get(slug="manosque").history.latest().name_fr == "Manosque (04)"
     assert Pole.objects.get(acronym="PASS").history.latest().name_fr == "PASS renommé"
-    # iter: its row, then its themes; immunoreach: its row (same themes); nothing for the empty partner count.
-    assert Project.objects.get(slug="iter").history.count() == iter_history + 2
+    # One complete version per changed row, its themes included; nothing for the empty partner count.
+    assert Project.objects.get(slug="iter").history.count() == iter_history + 1
     assert {model: model.history.count() - count for model, count in counts.items()} == {
-        Pole: 1, Project: 3, Theme: 1, Territory: 1, KeyFigure: 0}
+        Pole: 1, Project: 2, Theme: 1, Territory: 1, KeyFigure: 0}
 
 
 def test_partner_count_updates_capenergies_key_figure_with_its_history(prefecture):
@@ -1103,3 +1103,12 @@ def test_every_import_from_the_command_line_is_logged(prefecture, tmp_path):
     applied, refused = ImportLog.objects.order_by("created_at")
     assert (applied.applied, applied.unchanged, applied.file_name, applied.user) == (True, 5, "projets.csv", None)
     assert (refused.applied, refused.errors) == (False, 1)
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["aperçu", "import"])
+def test_a_project_ending_before_it_starts_is_refused_in_french(prefecture, dry_run):
+    report = import_rows(
+        "projects", [["slug", "date_debut", "date_fin"], ["iter", "01/01/2020", "31/12/2019"]], dry_run=dry_run
+    )
+    assert report.errors == [(2, "(ligne)", "La date de fin doit suivre la date de début.")]
+    assert Project.objects.get(slug="iter").start_date is None
