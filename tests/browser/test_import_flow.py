@@ -228,3 +228,16 @@ def test_an_import_page_is_accessible_and_clean(live_site, import_editor, open_p
     assert_no_problem(page, which)
     assert Project.objects.get(slug="iter").title == "ITER"
 
+
+
+def test_the_import_page_is_accessible_and_clean(live_site, import_editor, open_page, axe):
+    page = open_page()
+    log_in(page, live_site)
+    page.wait_for_load_state("networkidle")
+    page.problems.clear()  # the login page and the index are checked in test_admin_flow
+
+    open_import_page(page, live_site)
+
+    page.wait_for_load_state("networkidle")
+    assert_no_serious_violation(axe, page, "la page d'import")
+    assert_no_problem(page, "la page d'import")
