@@ -2,12 +2,12 @@
 """Benchmark of the projects' spreadsheet import: how fast, and how much memory.
 
     .venv/bin/python benchmarks/import_bench.py [--rows N] [--stock-rows M]
-        [--database-url postgres://…] [--paths abcd] [--repeat R] [--no-tracemalloc]
+        [--database-url postgres://…] [--paths abpcd] [--repeat R] [--no-tracemalloc]
         [--profile [--profile-rows 500]]
 
 On the same database and the same generated rows (slugs bench-00001…), it
 times NEW rows (no bench row in the database) and then UPDATES (every row has
-a new title and a new status) along four paths:
+a new title and a new status) along five paths:
 
   (a) stock   — a plain `import_export.resources.ModelResource` for Project with
                 the library's default options, columns named after the model
@@ -15,6 +15,9 @@ a new title and a new status) along four paths:
                 the peer every Django project starts from;
   (b) portal  — `run_import(ProjectResource, dataset, dry_run=False)`, exactly what
                 the admin's confirm step and `import_spreadsheet` run (history included);
+  (p) preview — `run_import(ProjectResource, dataset, dry_run=True)`, the admin's
+                preview step before the confirmation: for information (nothing is
+                written; its updates start from the original rows);
   (c) bulk    — `bulk_create` / `bulk_update` of the same rows and `bulk_create` of
                 the many-to-many links, without history: the floor;
   (d) bulk+h  — (c) plus the history records (`bulk_history_create`) and their
@@ -60,6 +63,7 @@ SEED = 20250101
 PATHS = {
     "a": "(a) stock ModelResource",
     "b": "(b) portail run_import",
+    "p": "(p) aperçu, dry run",
     "c": "(c) bulk, sans historique",
     "d": "(d) bulk + historique",
 }
@@ -236,7 +240,7 @@ def stock_dataset(rows):
     return dataset
 
 
-# ---------------------------------------------------------------- the four paths
+# ---------------------------------------------------------------- the paths
 
 
 def stock_resource_class():
@@ -408,12 +412,27 @@ def bulk_history(projects, links, new_ids, now):
         )
 
 
+def run_preview(dataset):
+    """The admin's preview step: the same import as a dry run, rolled back."""
+    from poles.resources import ProjectResource
+    from poles.spreadsheets import run_import
+
+    report = run_import(ProjectResource, dataset, dry_run=True)
+    if not report.is_valid:
+        raise RuntimeError(f"aperçu refusé : {report.errors[:3]}")
+    return {"new": report.new, "updated": report.updated}
+
+
 RUNNERS = {
     "a": run_stock,
     "b": run_portal,
+    "p": run_preview,
     "c": run_bulk,
     "d": lambda dataset: run_bulk(dataset, history=True),
 }
+# Paths that must record history, and the dry run, which must write nothing.
+WITH_HISTORY = {"a", "b", "d"}
+DRY_RUN = {"p"}
 
 
 # ---------------------------------------------------------------- checks and cleaning
@@ -486,12 +505,53 @@ def check_rows(rows):
     return wrong + missing, example
 
 
-def history_counts(since):
-    """Bench history records in all, and how many distinct bench rows got one since `since`."""
-    from poles.models import Project
+def check_history(rows, since, phase):
+    """What the step recorded in the history of the bench rows: how many rows got
+    a record, whether their type says what happened ("+" created, "~" changed),
+    and whether each row's latest record holds the row as written (fields and
+    relations)."""
+    from django.apps import apps
 
-    records = Project.history.filter(slug__startswith=PREFIX)
-    return records.count(), records.filter(history_date__gte=since).values("id").distinct().count()
+    from poles.models import Pole, Project
+
+    history = Project.history.model
+    records = history.objects.filter(slug__startswith=PREFIX, history_date__gte=since)
+    types, latest = defaultdict(set), {}
+    for record in records.order_by("-history_date", "-history_id").values(
+        "history_id", "slug", "history_type", "title_fr", "status", "pole_id"
+    ):
+        types[record["slug"]].add(record["history_type"])
+        latest.setdefault(record["slug"], record)
+    snapshots = {name: defaultdict(set) for name in ("themes", "territories")}
+    latest_ids = {record["history_id"] for record in latest.values()}
+    for name, key in (("themes", "theme__slug"), ("territories", "territory__code")):
+        through = apps.get_model("poles", f"HistoricalProject_{name}")
+        for history_id, value in through.objects.filter(
+            history__slug__startswith=PREFIX, history__history_date__gte=since
+        ).values_list("history_id", key):
+            if history_id in latest_ids:
+                snapshots[name][history_id].add(value.lower())
+    poles = dict(Pole.objects.values_list("acronym", "pk"))
+    expected_type = "+" if phase == "new" else "~"
+    wrong_type = wrong_content = 0
+    for row in rows:
+        record = latest.get(row["slug"])
+        if record is None:
+            continue
+        if expected_type not in types[row["slug"]] or (phase == "update" and "+" in types[row["slug"]]):
+            wrong_type += 1
+        fields = (record["title_fr"], record["status"], record["pole_id"])
+        if fields != (row["title"], row["status"], poles[row["pole"]]) \
+                or snapshots["themes"][record["history_id"]] != set(row["themes"]) \
+                or snapshots["territories"][record["history_id"]] != set(row["territories"]):
+            wrong_content += 1
+    return {
+        "history_total": records.count(),
+        "history_rows": sum(1 for row in rows if row["slug"] in latest),
+        "history_types": sorted({kind for kinds in types.values() for kind in kinds}),
+        "history_wrong_type": wrong_type,
+        "history_wrong_content": wrong_content,
+    }
 
 
 # ---------------------------------------------------------------- measuring
@@ -510,6 +570,32 @@ def maxrss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
+def rss_status_mb(key):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    raise OSError(key)
+
+
+def reset_peak_rss():
+    """Resets the process's peak resident memory (Linux: /proc/self/clear_refs) and
+    returns the resident memory now; None where the peak cannot be reset."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return rss_status_mb("VmRSS")
+    except OSError:
+        return None
+
+
+def peak_rss_rise(start):
+    """How far resident memory rose above `start` since reset_peak_rss() (None without a reset)."""
+    if start is None:
+        return None
+    return rss_status_mb("VmHWM") - start
+
+
 def timed(runner, dataset):
     from django.db import connection
     from django.utils import timezone
@@ -517,12 +603,16 @@ def timed(runner, dataset):
     gc.collect()
     counter = QueryCounter()
     since = timezone.now()
+    rss_start, maxrss_start = reset_peak_rss(), maxrss_mb()
     with connection.execute_wrapper(counter):
         start, cpu = time.perf_counter(), time.process_time()
         totals = runner(dataset)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    rise = peak_rss_rise(rss_start)
+    if rise is None:  # no reset possible: the rise of the lifetime peak, a lower bound
+        rise = maxrss_mb() - maxrss_start
     return {"seconds": seconds, "cpu_seconds": cpu_seconds, "queries": counter.count, "totals": totals,
-            "since": since}
+            "since": since, "rss_rise_mb": rise, "rss_reset": rss_start is not None, "maxrss_mb": maxrss_mb()}
 
 
 def traced_peak(runner, dataset):
@@ -543,70 +633,110 @@ def child(path, count, use_tracemalloc, repeat, output):
     build = stock_dataset if path == "a" else portal_dataset
     dataset_new, dataset_update = build(rows), build(rows_updated)
     runner = RUNNERS[path]
+    dry = path in DRY_RUN
     result = {"path": path, "rows": count, "digest": digest(rows) + "/" + digest(rows_updated)}
-    clean_bench_rows()
+
+    def prepare(phase):
+        """The state a step starts from: no bench row for new rows; for the dry
+        run's updates, the original rows (a dry run leaves nothing behind)."""
+        if phase == "new":
+            clean_bench_rows()
+        elif dry:
+            run_bulk(portal_dataset(rows))
+
     # Warm-up on a few other rows, as a running server would be: imports done, queries compiled.
+    clean_bench_rows()
     warm_up = make_rows(WARM_UP_ROWS, prefix=PREFIX + "w-")
+    if dry:
+        run_bulk(portal_dataset(warm_up))
     runner(build(warm_up))
     runner(build(updated(warm_up)))
     clean_bench_rows()
     gc.collect()
-    result["rss_before_mb"] = maxrss_mb()
     attempts = {"new": [], "update": []}
     for attempt in range(1, repeat + 1):
-        if attempt > 1:
-            clean_bench_rows()
-        steps = (("new", dataset_new, rows), ("update", dataset_update, rows_updated))
-        for phase, dataset, expected in steps:
+        for phase, dataset, written in (("new", dataset_new, rows), ("update", dataset_update, rows_updated)):
+            prepare(phase)
             log(f"  {PATHS[path]} : {'nouvelles lignes' if phase == 'new' else 'mises à jour'} ({count})"
                 + (f", essai {attempt}/{repeat}" if repeat > 1 else "") + "…")
             measure = timed(runner, dataset)
+            # What the database must hold now: the dry run writes nothing.
+            expected = ([] if phase == "new" else rows) if dry else written
             wrong, example = check_rows(expected)
-            history_total, history_rows = history_counts(measure.pop("since"))
             totals = measure["totals"]
             if totals["new" if phase == "new" else "updated"] != count:
                 wrong, example = wrong or count, example or f"compte rendu inattendu : {totals}"
-            measure.update(wrong=wrong, example=example,
-                           history_total=history_total, history_rows=history_rows)
+            history = check_history(written, measure.pop("since"), phase)
+            measure.update(wrong=wrong, example=example, **history)
             attempts[phase].append(measure)
-    result["rss_after_mb"] = maxrss_mb()
+            log(f"    {measure['seconds']:.2f} s, {fmt_rate(rate(count, measure['seconds']))} lignes/s, "
+                f"CPU {measure['cpu_seconds']:.2f} s, {measure['queries'] / count:.1f} requêtes/ligne, "
+                f"historique {measure['history_rows']}/{count} {''.join(measure['history_types'])}, "
+                f"mémoire résidente +{measure['rss_rise_mb']:.0f} Mo, "
+                + ("contenu vérifié" if not wrong else f"{wrong} ligne(s) fausse(s) : {example}"))
     for phase, measures in attempts.items():  # the best time; the worst content and history
         best = dict(min(measures, key=lambda measure: measure["seconds"]))
         worst = max(measures, key=lambda measure: measure["wrong"])
-        best.update(wrong=worst["wrong"], example=worst["example"],
-                    history_rows=min(measure["history_rows"] for measure in measures),
-                    all_seconds=[measure["seconds"] for measure in measures])
+        best.update(
+            wrong=worst["wrong"], example=worst["example"],
+            history_rows=min(measure["history_rows"] for measure in measures),
+            rss_rise_mb=max(measure["rss_rise_mb"] for measure in measures),
+            history_wrong_type=max(measure["history_wrong_type"] for measure in measures),
+            history_wrong_content=max(measure["history_wrong_content"] for measure in measures),
+            all_seconds=[measure["seconds"] for measure in measures],
+        )
         result[phase] = best
     if use_tracemalloc:
-        clean_bench_rows()
-        log(f"  {PATHS[path]} : pic mémoire (tracemalloc)…")
-        result["new"]["traced_peak_mb"] = traced_peak(runner, dataset_new)
-        result["update"]["traced_peak_mb"] = traced_peak(runner, dataset_update)
+        log(f"  {PATHS[path]} : pic mémoire (tracemalloc, plus lent)…")
+        for phase, dataset in (("new", dataset_new), ("update", dataset_update)):
+            prepare(phase)
+            result[phase]["traced_peak_mb"] = traced_peak(runner, dataset)
+            log(f"    {phase} : {result[phase]['traced_peak_mb']:.0f} Mo")
     clean_bench_rows()
     Path(output).write_text(json.dumps(result))
 
 
-# Steps of one row in path (b), as (label, file, function): their cumulative time in the profile.
-# Nested steps are indented; the history is counted inside the save and the m2m .set().
+# Steps of path (b), as (label, function, files): their cumulative time in the profile.
+# Nested steps are indented. When the portal overrides a library method, the outer
+# call is counted (the larger cumulative time); steps absent from the profile are not shown.
+LIBRARY, PORTAL = "import_export/resources.py", "poles/resources.py"
 PROFILE_STEPS = [
-    ("ligne entière (import_row)", "import_export/resources.py", "import_row"),
-    ("  recherche de l'existant (get_or_init_instance)", "import_export/resources.py",
-     "get_or_init_instance"),
-    ("  instantané avant, pour l'aperçu (after_init_instance)", "poles/resources.py", "after_init_instance"),
-    ("  copie et export avant, pour le diff (Diff.__init__)", "import_export/resources.py", "__init__"),
-    ("  lecture des cellules (import_instance)", "poles/resources.py", "import_instance"),
-    ("  comparaison à la base (skip_row)", "import_export/resources.py", "skip_row"),
-    ("  validation (full_clean)", "import_export/resources.py", "validate_instance"),
-    ("  save() du projet, historique compris (save_instance)", "import_export/resources.py", "save_instance"),
-    ("  liens m2m .set(), historique compris (save_m2m)", "import_export/resources.py", "save_m2m"),
-    ("  export après, pour le diff (Diff.compare_with)", "import_export/resources.py", "compare_with"),
-    ("  instantané après, pour l'aperçu (after_import_row)", "poles/resources.py", "after_import_row"),
-    ("historique : enregistrements (create_historical_record)", "simple_history/models.py",
-     "create_historical_record"),
-    ("  dont instantanés m2m de l'historique", "simple_history/models.py", "create_historical_record_m2ms"),
-    ("contrôle des colonnes et des clés (check_columns)", "poles/spreadsheets.py", "check_columns"),
-    ("compte rendu (_report)", "poles/spreadsheets.py", "_report"),
+    ("lignes une à une (import_row)", "import_row", (LIBRARY,)),
+    ("  recherche de l'existant (get_or_init_instance)", "get_or_init_instance", (LIBRARY,)),
+    ("  cellules avant, pour l'aperçu (after_init_instance)", "after_init_instance", (PORTAL,)),
+    ("  copie et export avant, pour le diff (Diff.__init__)", "__init__", (LIBRARY,)),
+    ("  lecture des cellules (import_instance)", "import_instance", (PORTAL, LIBRARY)),
+    ("  comparaison à la base (skip_row)", "skip_row", (PORTAL, LIBRARY)),
+    ("  validation (validate_instance)", "validate_instance", (PORTAL, LIBRARY)),
+    ("  enregistrement (save_instance)", "save_instance", (PORTAL, LIBRARY)),
+    ("  relations m2m (save_m2m)", "save_m2m", (PORTAL, LIBRARY)),
+    ("  export après, pour le diff (Diff.compare_with)", "compare_with", (LIBRARY,)),
+    ("  changements pour l'aperçu (after_import_row)", "after_import_row", (PORTAL,)),
+    ("fin d'import (after_import)", "after_import", (PORTAL, LIBRARY)),
+    ("  écriture groupée (_write)", "_write", (PORTAL,)),
+    ("    mises à jour (_update_rows)", "_update_rows", (PORTAL,)),
+    ("    relations (_write_relations)", "_write_relations", (PORTAL,)),
+    ("    historique groupé (bulk_history_create)", "bulk_history_create", ("simple_history/manager.py",)),
+    ("historique ligne à ligne (create_historical_record)", "create_historical_record",
+     ("simple_history/models.py",)),
+    ("  dont instantanés m2m de l'historique", "create_historical_record_m2ms",
+     ("simple_history/models.py",)),
+    ("contrôle des colonnes et des clés (check_columns)", "check_columns", ("poles/spreadsheets.py",)),
+    ("compte rendu (_report)", "_report", ("poles/spreadsheets.py",)),
 ]
+
+
+def step_time(stats, function, files):
+    """Cumulative seconds of a step; None when the profile never entered it."""
+    times = []
+    for (path, _, name), value in stats.stats.items():
+        if name != function or not path.endswith(files):
+            continue
+        if function == "__init__":  # only the __init__ that import_row calls: the Diff's
+            times += [timing[3] for caller, timing in value[4].items() if caller[2] == "import_row"]
+        else:
+            times.append(value[3])
+    return max(times) if times else None
 
 
 class QueryKinds:
@@ -653,21 +783,11 @@ def profile_child(count, output):
         stats = pstats.Stats(profiler)
         total = max(value[3] for value in stats.stats.values())
         lines = [f"{'étape':<62}{'s cumulées':>11}{'part':>7}{'ms/ligne':>10}"]
-        for label, file_name, function in PROFILE_STEPS:
-            if function == "__init__":  # only the __init__ that import_row calls: Diff's
-                cumulative = sum(
-                    timing[3]
-                    for (path, _, name), value in stats.stats.items()
-                    if name == function and path.endswith(file_name)
-                    for caller, timing in value[4].items() if caller[2] == "import_row"
-                )
-            else:
-                cumulative = sum(
-                    value[3] for (path, _, name), value in stats.stats.items()
-                    if name == function and path.endswith(file_name)
-                )
-            lines.append(f"{label:<62}{cumulative:>11.2f}{100 * cumulative / total:>6.0f}%"
-                         f"{1000 * cumulative / count:>10.1f}")
+        for label, function, files in PROFILE_STEPS:
+            cumulative = step_time(stats, function, files)
+            if cumulative is not None:
+                lines.append(f"{label:<62}{cumulative:>11.2f}{100 * cumulative / total:>6.0f}%"
+                             f"{1000 * cumulative / count:>10.1f}")
         lines.append("")
         lines.append(f"Requêtes SQL : {sum(kinds.counts.values()) / count:.1f} par ligne")
         for kind, number in sorted(kinds.counts.items(), key=lambda item: -item[1]):
@@ -694,6 +814,21 @@ def fmt_rate(value, estimated=False):
     return f"{value:,.0f}{'*' if estimated else ''}".replace(",", " ")
 
 
+def code_version():
+    """The commit measured, whether the application's code differs from it, and a
+    fingerprint of both (to tell whether it changed during the run)."""
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    try:
+        commit = git("log", "-1", "--format=%h %s")
+        changes = git("diff", "HEAD", "--", "poles", "portal")
+    except OSError:
+        return "inconnu (git absent)", None
+    label = commit[:90] + (" — avec des modifications non validées dans poles/ ou portal/" if changes else "")
+    return label, hashlib.sha256((commit + changes).encode()).hexdigest()
+
+
 def verdict(ok):
     return "OBJECTIF ATTEINT" if ok else "OBJECTIF NON ATTEINT"
 
@@ -703,7 +838,12 @@ def report(results, args, database_label, load_before):
     load_after = os.getloadavg()[0]
     print()
     print(f"Base : {database_label} — {rows} lignes de projets (slugs {PREFIX}00001…)")
-    busy = max(load_before, load_after) > 1
+    print(f"Code mesuré : {args.code_before[0]}")
+    if args.code_before[1] != code_version()[1]:
+        print("ATTENTION : le code de poles/ ou portal/ a changé pendant la mesure : "
+              "chiffres non comparables.")
+    # The benchmark itself keeps one processor busy.
+    busy = max(load_before, load_after) > 1 + 0.5 * ((os.cpu_count() or 1) - 1)
     print(f"Machine : {os.cpu_count()} processeur(s), charge moyenne sur 1 min {load_before:.1f} au début, "
           f"{load_after:.1f} à la fin" + (" — machine chargée : les temps écoulés sont bruités, "
                                          "voir aussi le temps CPU ci-dessous." if busy else "."))
@@ -716,10 +856,10 @@ def report(results, args, database_label, load_before):
         print("ATTENTION : les chemins n'ont pas reçu les mêmes lignes.")
     print()
     header = (f"{'chemin':<27}{'lignes':>7} |{'nouv. s':>8}{'l/s':>8}{'CPU s':>7}{'req/l':>6} |"
-              f"{'m.à.j. s':>9}{'l/s':>8}{'CPU s':>7}{'req/l':>6} |{'tracemalloc':>12}{'maxrss Δ':>9} |"
+              f"{'m.à.j. s':>9}{'l/s':>8}{'CPU s':>7}{'req/l':>6} |{'tracemalloc':>12}{'RSS Δ':>10} |"
               f"{'historique':>12}")
     units = (f"{'':<27}{'':>7} |{'':>8}{'':>8}{'':>7}{'':>6} |{'':>9}{'':>8}{'':>7}{'':>6} |"
-             f"{'pic Mo n/m':>12}{'Mo':>9} |{'lignes n/m':>12}")
+             f"{'pic Mo n/m':>12}{'Mo n/m':>10} |{'lignes n/m':>12}")
     print(header)
     print(units)
     print("-" * len(header))
@@ -734,20 +874,46 @@ def report(results, args, database_label, load_before):
             f"{new['cpu_seconds']:>7.1f}{new['queries'] / count:>6.1f} |"
             f"{upd['seconds']:>9.2f}{fmt_rate(rate(count, upd['seconds']), estimated):>8}"
             f"{upd['cpu_seconds']:>7.1f}{upd['queries'] / count:>6.1f} |"
-            f"{peak:>12}{result['rss_after_mb'] - result['rss_before_mb']:>9.0f} |"
+            f"{peak:>12}{new['rss_rise_mb']:>5.0f} /{upd['rss_rise_mb']:>3.0f} |"
             f"{new['history_rows']:>5} / {upd['history_rows']:<5}"
         )
     print()
     print("nouv. / m.à.j. : lignes nouvelles (aucune ligne du banc en base), puis mises à jour")
     print("  (titre et statut changés) ; s : temps écoulé ; l/s : lignes par seconde ;")
     print("  CPU s : temps de calcul du processus Python (avec SQLite, le moteur de base y est compris) ;")
-    print("  req/l : requêtes SQL par ligne.")
+    print("  req/l : requêtes SQL par ligne (un executemany compte pour une).")
     print("tracemalloc : pic des allocations Python pendant l'import (nouvelles / mises à jour),")
-    print("  mesuré à part ; maxrss Δ : hausse du pic de mémoire résidente du processus pendant les")
-    print("  imports chronométrés.")
+    print("  mesuré à part ; RSS Δ : hausse du pic de mémoire résidente du processus pendant l'import")
+    print("  chronométré (pic remis à zéro avant chaque import, /proc/self/clear_refs)"
+          + ("." if all(r[phase]["rss_reset"] for r in results.values() for phase in ("new", "update"))
+             else " — remise à zéro impossible ici : hausse du pic de toute la vie du processus."))
     print("historique : lignes du banc qui ont reçu au moins un enregistrement d'historique pendant l'étape.")
     print(f"Chaque chemin tourne dans son propre processus, après un échauffement sur {WARM_UP_ROWS} "
           "autres lignes, et part d'une base sans lignes du banc.")
+    if "p" in results:
+        print("(p) est l'aperçu que l'admin calcule avant la confirmation (run_import, dry_run=True) : "
+              "il n'écrit rien ;")
+        print("  ses mises à jour partent des lignes d'origine. Dans l'admin, l'éditeur attend (p) puis (b).")
+    history_problems = []
+    for key, result in results.items():
+        if key not in WITH_HISTORY:
+            continue
+        for phase, label, kind in (("new", "nouvelles lignes", "+"), ("update", "mises à jour", "~")):
+            measure = result[phase]
+            if measure["history_wrong_type"]:
+                history_problems.append(
+                    f"{PATHS[key]}, {label} : {measure['history_wrong_type']} ligne(s) sans enregistrement "
+                    f"« {kind} »" + (" (ou avec un « + »)" if kind == "~" else "")
+                    + f" ; types enregistrés : {', '.join(measure['history_types']) or 'aucun'}")
+            if measure["history_wrong_content"]:
+                history_problems.append(
+                    f"{PATHS[key]}, {label} : {measure['history_wrong_content']} ligne(s) dont la dernière "
+                    "version dans l'historique ne correspond pas à la ligne écrite (champs ou relations)")
+    for problem in history_problems:
+        print("ERREUR D'HISTORIQUE — " + problem)
+    if not history_problems and WITH_HISTORY & results.keys():
+        print("Historique vérifié : chaque ligne a reçu un enregistrement du bon type (« + » à la création, "
+              "« ~ » à la mise à jour) dont le contenu et les relations sont ceux de la ligne.")
     problems = [
         f"{PATHS[key]} ({phase}) : {result[phase]['wrong']} ligne(s) fausse(s), "
         f"par ex. {result[phase]['example']}"
@@ -785,21 +951,36 @@ def report(results, args, database_label, load_before):
         cpu_ratio = b[phase]["cpu_seconds"] / max(c[phase]["cpu_seconds"], 1e-9)
         print(f"  temps (b) / temps (c), {label} : {ratio:.1f} ({cpu_ratio:.1f} en temps CPU) "
               f"— objectif ≤ {GOAL_FLOOR_RATIO} : {verdict(ratio <= GOAL_FLOOR_RATIO)}")
-    rss = b["rss_after_mb"] - b["rss_before_mb"]
+        if phase == "update" and ratio < 1:
+            print("    NB : (c) met à jour avec bulk_update (une expression CASE par ligne et par colonne),")
+            print("    plus lent ici que (b) : pour les mises à jour, ce plancher est lâche.")
+    rss = max(b["new"]["rss_rise_mb"], b["update"]["rss_rise_mb"])
+    process = max(b["new"]["maxrss_mb"], b["update"]["maxrss_mb"])
     if use_tracemalloc:
         traced = max(b["new"]["traced_peak_mb"], b["update"]["traced_peak_mb"])
         print(f"  mémoire de (b) à {rows} lignes : pic tracemalloc {traced:.0f} Mo, "
-              f"hausse de maxrss {rss:.0f} Mo (maxrss du processus {b['rss_after_mb']:.0f} Mo) "
+              f"hausse de la mémoire résidente {rss:.0f} Mo (pic du processus {process:.0f} Mo) "
               f"— objectif < {GOAL_MEMORY_MB} Mo pour le plus grand des deux : "
               f"{verdict(max(traced, rss) < GOAL_MEMORY_MB)}")
     else:
-        print(f"  mémoire de (b) à {rows} lignes : hausse de maxrss {rss:.0f} Mo (tracemalloc non mesuré) "
+        print(f"  mémoire de (b) à {rows} lignes : hausse de la mémoire résidente {rss:.0f} Mo "
+              f"(pic du processus {process:.0f} Mo, tracemalloc non mesuré) "
               f"— objectif < {GOAL_MEMORY_MB} Mo : {verdict(rss < GOAL_MEMORY_MB)}")
     complete = b["new"]["history_rows"] >= rows and b["update"]["history_rows"] >= rows
-    correct = not b["new"]["wrong"] and not b["update"]["wrong"]
+    correct = not any(b[phase][name] for phase in ("new", "update")
+                      for name in ("wrong", "history_wrong_type", "history_wrong_content"))
+    types = ["/".join(b[phase]["history_types"]) or "—" for phase in ("new", "update")]
     print(f"  historique de (b) : {b['new']['history_rows']}/{rows} lignes après les nouvelles, "
-          f"{b['update']['history_rows']}/{rows} après les mises à jour ({b['update']['history_total']} "
-          f"enregistrements au total) — objectif : chaque ligne : {verdict(complete and correct)}")
+          f"{b['update']['history_rows']}/{rows} après les mises à jour ; types {types[0]} puis {types[1]} ; "
+          f"{b['new']['history_wrong_type'] + b['update']['history_wrong_type']} type(s) faux, "
+          f"{b['new']['history_wrong_content'] + b['update']['history_wrong_content']} contenu(s) faux "
+          f"— objectif : chaque ligne, correctement : {verdict(complete and correct)}")
+    if "p" in results:
+        p = results["p"]
+        for phase, label in labels:
+            wait = rows / rate(p["rows"], p[phase]["seconds"]) + b[phase]["seconds"]
+            print(f"  pour information, attente de l'éditeur dans l'admin, {label} : aperçu "
+                  f"{p[phase]['seconds']:.1f} s + confirmation {b[phase]['seconds']:.1f} s = {wait:.1f} s")
 
 
 # ---------------------------------------------------------------- main
@@ -810,7 +991,7 @@ def parse_args():
     parser.add_argument("--rows", type=int, default=10_000, help="lignes de projets (défaut 10000)")
     parser.add_argument("--stock-rows", type=int, help="lignes importées par le chemin (a), débit extrapolé")
     parser.add_argument("--database-url", help="base existante (PostgreSQL…), migrée, avec seed_content")
-    parser.add_argument("--paths", default="abcd", help="chemins à mesurer parmi a, b, c, d (défaut abcd)")
+    parser.add_argument("--paths", default="abpcd", help="chemins parmi a, b, p, c, d (défaut abpcd)")
     parser.add_argument("--repeat", type=int, default=1, help="essais par chemin, meilleur temps gardé")
     parser.add_argument("--no-tracemalloc", action="store_true", help="ne pas mesurer le pic tracemalloc")
     parser.add_argument("--profile", action="store_true", help="profil cProfile du chemin (b)")
@@ -821,7 +1002,7 @@ def parse_args():
     if args.rows < 1 or args.repeat < 1 or (args.stock_rows is not None and args.stock_rows < 1):
         parser.error("--rows, --stock-rows et --repeat sont des nombres positifs")
     args.stock_rows = min(args.stock_rows or args.rows, args.rows)
-    args.paths = [key for key in "abcd" if key in args.paths.replace(",", "")]
+    args.paths = [key for key in PATHS if key in args.paths.replace(",", "")]
     return args
 
 
@@ -870,6 +1051,7 @@ def main():
                 "run_import ne le vérifie pas.")
 
         load_before = os.getloadavg()[0]
+        args.code_before = code_version()
         results = {}
         for key in args.paths:
             count = args.stock_rows if key == "a" else args.rows
