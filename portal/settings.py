@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,6 +62,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # English pages live under /en/; every other address is French whatever the
+    # browser asks (i18n_patterns without a prefix for the default language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -166,7 +171,7 @@ DSFR_CONTENT_IS_SAFE = False
 
 # Not audited yet: the law then requires "non conforme" (RGAA 4.1, §4).
 ACCESSIBILITY_STATUS = os.environ.get("PORTAL_ACCESSIBILITY_STATUS", "non conforme")
-SITE_NAME = "Les pôles de compétitivité"
+SITE_NAME = gettext_lazy("Les pôles de compétitivité")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -16,7 +17,10 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path(settings.ADMIN_URL, admin.site.urls),
-    path("", include("poles.urls")),
 ]
+
+# The public pages: French at their own address, English under /en/ (same paths).
+# Everything above (admin, and machine-read addresses) stays outside, in French.
+urlpatterns += i18n_patterns(path("", include("poles.urls")), prefix_default_language=False)
 
 handler500 = "poles.views.server_error"

@@ -1,8 +1,13 @@
-"""Template filters for editor-supplied text."""
+"""Template filters for editor-supplied text, and the page's versions in each language."""
 import markdown as markdown_lib
 import nh3
 from django import template
+from django.conf import settings
+from django.urls import reverse, translate_url
+from django.utils import translation
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from modeltranslation.utils import build_localized_fieldname, get_language
 
 register = template.Library()
 
@@ -30,3 +35,47 @@ def render_markdown(text):
 @register.filter(name="markdown")
 def markdown_filter(text):
     return mark_safe(render_markdown(text))  # noqa: S308 - sanitised by nh3 just above
+
+
+@register.filter
+def fallback_lang(record, field):
+    """` lang="fr"` when `record.field` shows the French text for want of a translation
+    into the page's language, so that a screen reader pronounces it in French."""
+    language = get_language()
+    if record is None or language == settings.LANGUAGE_CODE:
+        return ""
+    if getattr(record, build_localized_fieldname(field, language), None):
+        return ""
+    return format_html(' lang="{}"', settings.LANGUAGE_CODE)
+
+
+@register.filter
+def localized(record, field):
+    """The field's text for a sentence, in a `<span lang="fr">` when it is the French fallback."""
+    text = getattr(record, field)
+    lang = fallback_lang(record, field)
+    return format_html("<span{}>{}</span>", lang, text) if lang else text
+
+
+@register.simple_tag(takes_context=True)
+def language_versions(context, path):
+    """The page at `path` in each language: code, name, address (absolute too) and
+    whether it is the current one. A path with no equivalent (a missing page) leads
+    to the home page in the other language."""
+    request = context.get("request")
+    current = translation.get_language()
+    versions = []
+    for code, name in settings.LANGUAGES:
+        url = translate_url(path, code)
+        if url == path and code != current:
+            with translation.override(code):
+                url = reverse("poles:home")
+        versions.append({
+            "code": code,
+            "name": name,
+            "url": url,
+            "absolute_url": request.build_absolute_uri(url) if request else url,
+            "current": code == current,
+            "default": code == settings.LANGUAGE_CODE,
+        })
+    return versions
