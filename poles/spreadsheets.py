@@ -82,8 +82,10 @@ def _dataset(rows, filename):
         raise SpreadsheetError(f"Des colonnes portent le même titre : {', '.join(duplicates)}.")
     body = rows[1:]
     if len(body) > max_rows():
+        # XLSX and ODS files are read only up to the limit: their size is not known.
         raise SpreadsheetError(
-            f"Le fichier contient {len(body)} lignes ; la limite est de {max_rows()} lignes par import."
+            f"Le fichier contient plus de {max_rows()} lignes ; la limite est de {max_rows()} lignes "
+            "par import : découpez-le en plusieurs fichiers."
         )
     width = len(headers)
     dataset = tablib.Dataset(headers=headers)
@@ -140,24 +142,51 @@ def _open_zip(content, filename, kind):
 def _read_xlsx(content, filename):
     import openpyxl
 
-    _open_zip(content, filename, "XLSX")
+    archive = _open_zip(content, filename, "XLSX")
     try:
         # data_only: a formula cell gives the value the spreadsheet computed.
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
         raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un classeur XLSX valide.") from None
     try:
-        sheet = workbook.worksheets[0]
-        rows = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append([_cell(value) for value in row])
-            if len(rows) > max_rows() + 1:
-                break
-        return rows
+        rows = _xlsx_rows(workbook)
     except Exception:  # noqa: BLE001 - read only, the sheet is parsed here: a broken one fails here
         raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un classeur XLSX valide.") from None
     finally:
         workbook.close()
+    if any(b"<f" in archive.read(name) for name in archive.namelist() if name.startswith("xl/worksheets/")):
+        _check_formulas_computed(content, rows, filename)
+    return rows
+
+
+def _xlsx_rows(workbook):
+    rows = []
+    for row in workbook.worksheets[0].iter_rows(values_only=True):
+        rows.append([_cell(value) for value in row])
+        if len(rows) > max_rows() + 1:
+            break
+    return rows
+
+
+def _check_formulas_computed(content, rows, filename):
+    """A file written by a program rather than saved by a spreadsheet may hold
+    formulas without their computed value: they would import as empty cells."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=False)
+    try:
+        formulas = _xlsx_rows(workbook)
+    finally:
+        workbook.close()
+    for number, (values, cells) in enumerate(zip(rows, formulas), start=1):
+        for position, (value, cell) in enumerate(zip(values, cells), start=1):
+            if value is None and isinstance(cell, str) and cell.startswith("="):
+                raise SpreadsheetError(
+                    f"La cellule {get_column_letter(position)}{number} du fichier « {filename} » contient une "
+                    "formule sans valeur calculée : ouvrez le fichier dans votre tableur, enregistrez-le, "
+                    "puis importez-le de nouveau."
+                )
 
 
 def _read_ods(content, filename):

@@ -34,7 +34,7 @@ from odf.text import P
 
 from poles.models import ImportLog, KeyFigure, Pole, Project, Territory, Theme
 from poles.resources import RESOURCES, ProjectResource
-from poles.spreadsheets import export_dataset, read_spreadsheet, run_import, write_spreadsheet
+from poles.spreadsheets import SpreadsheetError, export_dataset, read_spreadsheet, run_import, write_spreadsheet
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = sorted(RESOURCES)
@@ -438,6 +438,63 @@ def test_a_code_shared_by_a_region_and_a_departement_must_say_which(seine_saint_
 
 
 @pytest.mark.parametrize(
+    "model, rows, find",
+    [
+        ("poles", [["sigle", "resume"], ["capenergies", "Nouveau résumé."]],
+         lambda: Pole.objects.get(slug="capenergies")),
+        ("projects", [["slug", "resume"], ["ITER", "Nouveau résumé."]], lambda: Project.objects.get(slug="iter")),
+    ],
+)
+def test_a_key_typed_in_another_case_updates_the_record_rather_than_creating_a_twin(prefecture, model, rows,
+                                                                                      find):
+    count = RESOURCES[model]._meta.model.objects.count()
+
+    report = import_rows(model, rows)
+
+    assert (report.new, report.updated, report.applied) == (0, 1, True)
+    assert RESOURCES[model]._meta.model.objects.count() == count
+    assert find().summary == "Nouveau résumé."
+
+
+@pytest.mark.parametrize("model, rows", [
+    ("themes", [["slug", "nom", "parent"], ["hydrogene", "Hydrogène", ""],
+                ["electrolyse", "Électrolyse", "hydrogene"]]),
+    ("poles", [["sigle", "slug", "nom", "titre", "resume", "successeur"],
+               ["NEO", "neo", "Néo", "Pôle Néo", "Le nouveau.", ""],
+               ["VIEUX", "vieux", "Vieux", "Pôle Vieux", "L'ancien.", "NEO"]]),
+])
+def test_a_row_may_refer_to_a_record_created_by_a_row_above_it(prefecture, model, rows):
+    preview = import_rows(model, rows, dry_run=True)
+    assert (preview.new, preview.errors) == (2, [])
+
+    report = import_rows(model, rows)
+
+    assert (report.new, report.applied) == (2, True)
+    if model == "themes":
+        assert Theme.objects.get(slug="electrolyse").parent.slug == "hydrogene"
+    else:
+        assert Pole.objects.get(acronym="VIEUX").successor.acronym == "NEO"
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_an_empty_pole_cell_is_an_error_of_its_row_not_of_the_file(unchanged_database, dry_run):
+    report = import_rows("projects", [["slug", "pole"], ["iter", ""]], dry_run=dry_run)
+
+    assert not report.applied
+    assert [(row, column) for row, column, _ in report.errors] == [(2, "pole")]
+
+
+def test_a_row_referring_to_a_record_created_further_down_says_to_move_it_up(unchanged_database):
+    report = import_rows("themes", [["slug", "nom", "parent"], ["electrolyse", "Électrolyse", "hydrogene"],
+                                    ["hydrogene", "Hydrogène", ""]])
+
+    assert not report.applied
+    [(row, column, message)] = report.errors
+    assert (row, column) == (2, "parent")
+    assert message.startswith("« hydrogene » : thématique") and "placez sa ligne plus haut" in message
+
+
+@pytest.mark.parametrize(
     "model, rows, column, value",
     [
         ("projects", [["slug", "pole"], ["iter", "Inconnu"]], "pole", "Inconnu"),
@@ -641,6 +698,19 @@ def test_formulas_import_as_the_values_they_computed(prefecture, file_format):
     assert report.applied, report.errors
     iter_project = Project.objects.get(slug="iter")
     assert (iter_project.order, iter_project.title) == (3, "ITER, calculé")
+
+
+def test_a_formula_without_a_computed_value_is_refused_naming_its_cell(unchanged_database):
+    """openpyxl and other programs write formulas without the value a spreadsheet
+    computes on saving: read as empty, they would erase the stored text."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["slug", "titre"])
+    workbook.active.append(["iter", '=UPPER("iter")'])
+    out = io.BytesIO()
+    workbook.save(out)
+
+    with pytest.raises(SpreadsheetError, match=r"La cellule B2 .* formule sans valeur calculée"):
+        read_spreadsheet(out.getvalue(), "projets.xlsx")
 
 
 def test_an_ods_file_is_read_cell_by_cell_as_libreoffice_writes_it(prefecture):
@@ -851,6 +921,14 @@ def write(tmp_path, name, content):
     return path
 
 
+def test_the_export_command_writes_csv_to_standard_output_but_refuses_a_binary_workbook(prefecture):
+    out, _ = run_command("export_spreadsheet", model="themes", file_format="csv")
+    assert out.startswith("\ufeffslug;nom;") and "\nsolaire;" in out
+
+    with pytest.raises(CommandError, match="précisez le fichier avec -o FICHIER"):
+        run_command("export_spreadsheet", model="themes", file_format="xlsx")
+
+
 def test_the_import_command_applies_a_valid_file_and_prints_its_counts(prefecture, tmp_path,
                                                                        no_temporary_files):
     path = write(tmp_path, "projets.xlsx", xlsx_bytes([
@@ -1058,7 +1136,7 @@ def test_a_file_with_too_many_rows_is_refused(unchanged_database, settings, tmp_
     rows = [["slug", "titre"], ["iter", "A"], ["immunoreach", "B"], ["qualite-parfums-d-ambiance", "C"]]
     path = write(tmp_path, f"projets.{file_format}", spreadsheet(rows, file_format))
 
-    with pytest.raises(CommandError, match="la limite est de 2 lignes par import"):
+    with pytest.raises(CommandError, match="contient plus de 2 lignes ; la limite est de 2 lignes par import"):
         run_command("import_spreadsheet", str(path), model="projects")
 
 

@@ -1,6 +1,4 @@
-import sys
-
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from poles.resources import RESOURCES
 from poles.spreadsheets import FORMATS, export_dataset, write_spreadsheet
@@ -20,5 +18,9 @@ class Command(BaseCommand):
             with open(output, "wb") as target:
                 target.write(content)
             self.stderr.write(f"{output} écrit.")
+        elif file_format == "csv":
+            self.stdout.write(content.decode("utf-8"), ending="")
         else:
-            sys.stdout.buffer.write(content)
+            # An XLSX or ODS file is binary: written to a terminal, it would be garbage.
+            raise CommandError(f"Un fichier {file_format.upper()} ne s'écrit pas sur la sortie standard : "
+                               "précisez le fichier avec -o FICHIER.")
