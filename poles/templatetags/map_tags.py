@@ -1,0 +1,97 @@
+"""The territory map: official outlines (poles/data/boundaries.json) drawn as inline SVG.
+
+Paths are precomputed in one projected space (see the build_boundaries command), so drawing a
+map only picks shapes, frames them and joins strings: no query, no JavaScript, no tile server.
+"""
+import functools
+import json
+from pathlib import Path
+
+from django import template
+
+from poles.models import Territory
+
+register = template.Library()
+
+BOUNDARIES = Path(__file__).resolve().parent.parent / "data" / "boundaries.json"
+KIND_RANK = {kind: rank for rank, kind in enumerate(Territory.Kind.values)}
+# Past this width (in map units of 100 m), département borders would only blur the picture.
+DEPARTEMENT_CONTEXT_MAX_WIDTH = 3500
+MARGIN = 0.04
+
+
+@functools.cache
+def boundaries():
+    with BOUNDARIES.open(encoding="utf-8") as data:
+        return json.load(data)
+
+
+def shape_key(territory):
+    """The (kind, official code) key of a territory's outline; None for kinds without one."""
+    if territory.kind == Territory.Kind.OTHER or not territory.code:
+        return None
+    return f"{territory.kind}:{territory.code.strip().upper()}"
+
+
+def shape_of(territory):
+    return boundaries()["shapes"].get(shape_key(territory))
+
+
+def departement_of(commune_code):
+    """The département key of a commune code (04112 -> 04, 2A004 -> 2A)."""
+    return f"departement:{commune_code[:2]}"
+
+
+def union(boxes):
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
+def overlaps(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@register.inclusion_tag("includes/_map.html")
+def territory_map(*groups, title, map_id="carte"):
+    """A map of the given territories (territories, querysets or lists, merged and ordered by
+    kind then name), each outline a link to its page, beside the list of the same territories.
+    Neighbouring regions and départements are drawn as background, not as links."""
+    territories = sorted(
+        {
+            territory.pk: territory
+            for group in groups
+            for territory in ([group] if isinstance(group, Territory) else group or [])
+        }.values(),
+        key=lambda territory: (KIND_RANK.get(territory.kind, len(KIND_RANK)), territory.name),
+    )
+    data = boundaries()
+    shapes = data["shapes"]
+    items = [(territory, shape_of(territory)) for territory in territories]
+    drawn = [(territory, shape) for territory, shape in items if shape]
+    context = {"map_id": map_id, "title": title, "items": items, "drawn": drawn}
+    if not drawn:
+        return context
+
+    # Frame the territories; a commune is shown within its département.
+    boxes = [shape["box"] for _, shape in drawn]
+    boxes += [
+        shapes[key]["box"]
+        for territory, _ in drawn
+        if territory.kind == Territory.Kind.COMMUNE and (key := departement_of(territory.code)) in shapes
+    ]
+    x0, y0, x1, y1 = union(boxes)
+    margin = round(max(x1 - x0, y1 - y0) * MARGIN)
+    frame = [x0 - margin, y0 - margin, x1 + margin, y1 + margin]
+    highlighted = {shape_key(territory) for territory, _ in drawn}
+    wide = frame[2] - frame[0] > DEPARTEMENT_CONTEXT_MAX_WIDTH
+    # Regions underneath, filled; départements above them as thin borders.
+    background = [
+        {"kind": kind, "d": shapes[key]["d"]}
+        for kind in ["region", *([] if wide else ["departement"])]
+        for key in data["context"]
+        if key.startswith(f"{kind}:") and key not in highlighted and overlaps(shapes[key]["box"], frame)
+    ]
+    context.update(
+        view_box=f"{frame[0]} {frame[1]} {frame[2] - frame[0]} {frame[3] - frame[1]}",
+        background=background,
+    )
+    return context
