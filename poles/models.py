@@ -28,6 +28,23 @@ class ContentQuerySet(models.QuerySet):
         limit = timezone.localdate() - VERIFICATION_VALIDITY
         return self.filter(Q(verified_on__isnull=True) | Q(verified_on__lt=limit))
 
+    def get_by_natural_key(self, key):
+        """The record a backup names by its key (see NaturalKey)."""
+        return self.get(**{self.model.natural_key_field: key})
+
+
+class NaturalKey:
+    """Named in backups by a unique field rather than by its id, so that a backup
+    restored into another database keeps every link (see backup_content).
+    A territory too is named by its slug: (kind, code) is unique only when a
+    code is given. Key figures and policy items have no such field: they keep their ids, which
+    nothing else points to."""
+
+    natural_key_field = "slug"
+
+    def natural_key(self):
+        return (getattr(self, self.natural_key_field),)
+
 
 class Content(models.Model):
     """Fields shared by every editable record: publication and provenance."""
@@ -94,7 +111,7 @@ class Content(models.Model):
         super().save(*args, **kwargs)
 
 
-class Theme(Content):
+class Theme(NaturalKey, Content):
     """A field of activity (e.g. solar energy), optionally under a broader one."""
 
     name = models.CharField("nom", max_length=200)
@@ -139,7 +156,7 @@ class TerritoryQuerySet(ContentQuerySet):
         return self.order_by(rank, "name")
 
 
-class Territory(Content):
+class Territory(NaturalKey, Content):
     """A region, département, commune or other area, identified by its official code."""
 
     class Kind(models.TextChoices):
@@ -217,8 +234,10 @@ class PoleQuerySet(ContentQuerySet):
         )
 
 
-class Pole(Content):
+class Pole(NaturalKey, Content):
     """A pôle de compétitivité, as labelled by the State."""
+
+    natural_key_field = "acronym"
 
     class Status(models.TextChoices):
         ACTIVE = "active", "actif"
@@ -341,7 +360,7 @@ class ProjectQuerySet(ContentQuerySet):
         return super().published().filter(pole__is_published=True)
 
 
-class Project(Content):
+class Project(NaturalKey, Content):
     """A project, programme, research direction or facility linked to a pole."""
 
     class Kind(models.TextChoices):
@@ -421,7 +440,7 @@ class PolicyItem(Content):
         return f"{self.get_kind_display()} : {self.text[:60]}"
 
 
-class Page(Content):
+class Page(NaturalKey, Content):
     """A page of the site's own: home introduction, national policy, legal pages…
 
     Pages are found by their slug, which the URL configuration names; editors
