@@ -511,3 +511,35 @@ class ImportLog(models.Model):
 
     def __str__(self):
         return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
+
+class SearchEntry(models.Model):
+    """A published record as the site search reads it: plain text, French and
+    English, rewritten by poles.search whenever the record changes. The database
+    indexes these rows itself (FTS5 table on SQLite, tsvector columns on PostgreSQL)."""
+
+    class Kind(models.TextChoices):
+        POLE = "pole", "pôle"
+        PROJECT = "project", "projet"
+        THEME = "theme", "thématique"
+        TERRITORY = "territory", "territoire"
+        PAGE = "page", "page"
+
+    kind = models.CharField("type", max_length=20, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField("identifiant")
+    # The address is built when a result is shown, in the reader's language.
+    slug = models.CharField("identifiant d'adresse", max_length=200)
+    detail = models.CharField("précision", max_length=300, blank=True)
+    title = models.TextField("titre")
+    body = models.TextField("texte", blank=True)
+    keywords = models.TextField("mots liés", blank=True)
+    title_en = models.TextField("titre (anglais)")
+    body_en = models.TextField("texte (anglais)", blank=True)
+    keywords_en = models.TextField("mots liés (anglais)", blank=True)
+
+    class Meta:
+        verbose_name = "entrée de l'index de recherche"
+        verbose_name_plural = "index de recherche"
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="search_entry_unique_object")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} : {self.title}"

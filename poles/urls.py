@@ -16,6 +16,7 @@ urlpatterns = [
     path("projets/", views.ProjectListView.as_view(), name="project-list"),
     path("projets/<slug:slug>/", views.ProjectDetailView.as_view(), name="project-detail"),
     path("plan-du-site/", views.SiteMapView.as_view(), name="site-map"),
+    path("recherche/", views.SearchView.as_view(), name="search"),
     # The footer's mandatory pages: text from the database, address fixed here.
     path("accessibilite/", views.PageView.as_view(slug="accessibilite"), name="accessibility"),
     path("mentions-legales/", views.PageView.as_view(slug="mentions-legales"), name="legal-notice"),

@@ -1,8 +1,10 @@
 """Public pages. Views stay thin: the published rules live on the querysets."""
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import DetailView, ListView, TemplateView
 
+from . import search as site_search
 from .models import KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
 
 LIST_PAGE_SIZE = 20
@@ -179,3 +181,27 @@ class SiteMapView(TemplateView):
 def server_error(request):
     """The 500 page, in the design system, with the site's context (no database needed)."""
     return render(request, "500.html", status=500)
+
+
+class SearchView(TemplateView):
+    """Site search (/recherche/?q=…): published poles, projects, themes,
+    territories and pages, ranked, by kind on request (&type=…)."""
+
+    template_name = "poles/search.html"
+    paginate_by = 10
+
+    def get_context_data(self, **kwargs):
+        query = " ".join(self.request.GET.get("q", "").split())[: site_search.MAX_QUERY_LENGTH]
+        kind = self.request.GET.get("type", "")
+        results = site_search.search(query, kind)
+        context = {"query": query, "results": results}
+        if results is not None:
+            page = Paginator(results, self.paginate_by).get_page(self.request.GET.get("page"))
+            context.update(
+                page_obj=page,
+                kind=results.kind,
+                kinds=[(key, label, results.counts[key]) for key, label in site_search.KIND_PLURALS.items()
+                       if key in results.counts],
+                all_count=sum(results.counts.values()),
+            )
+        return super().get_context_data(**context, **kwargs)
