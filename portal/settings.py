@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A French 503 page, not a 500, while the database is unreachable.
+    "poles.db_down.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # English pages live under /en/; every other address is French whatever the
     # browser asks (i18n_patterns without a prefix for the default language).
