@@ -638,9 +638,15 @@ class BulkSaveMixin:
         links = self._write_relations(written)
         # Nor does the search index follow by itself: every written record at once.
         search.update_index(model, [instance.pk for instance in written])
-        history = model.history.bulk_history_create(
-            written, batch_size=self.batch_size, default_user=self._user, default_change_reason="Import de tableur"
-        )
+        # A new record's version is a creation ("+"), an updated one's a change ("~").
+        history = [
+            version
+            for records, update in ((self._creates, False), (self._updates, True)) if records
+            for version in model.history.bulk_history_create(
+                records, batch_size=self.batch_size, update=update,
+                default_user=self._user, default_change_reason="Import de tableur",
+            )
+        ]
         for field in model.history.model._history_m2m_fields:
             # django-simple-history names a relation's history model "Historical<Model>_<field>".
             through_history = apps.get_model(model._meta.app_label, f"{model.history.model.__name__}_{field.name}")

@@ -768,7 +768,8 @@ def test_every_imported_change_enters_the_history(prefecture):
     import_rows("poles", [["sigle", "nom", "nb_partenaires"], ["PASS", "PASS renommé", ""]])
 
     latest = Project.objects.get(slug="iter").history.latest()
-    assert latest.title_fr == "ITER modifié"
+    assert (latest.title_fr, latest.history_type, latest.history_change_reason) == (
+        "ITER modifié", "~", "Import de tableur")
     assert sorted(link.theme.slug for link in latest.themes.all()) == ["fission", "fusion"]
     assert Project.objects.get(slug="immunoreach").history.latest().title_fr.startswith("Effets allergisants")
     assert Theme.objects.get(slug="solaire").history.latest().name_fr == "Énergie solaire"
