@@ -20,13 +20,12 @@ class PolesConfig(AppConfig):
         # historical models lack those fields and saving crashes.
         from simple_history import register
 
-        from . import models
+        from . import cache, models
+
+        # Any change to the content forgets the cached public pages.
+        cache.connect_signals()
 
         for model in (models.Theme, models.Territory, models.KeyFigure, models.PolicyItem, models.Page):
             register(model, app="poles")
         register(models.Pole, app="poles", m2m_fields=["themes", "territories", "centres"])
         register(models.Project, app="poles", m2m_fields=["themes", "territories"])
-
-        from . import signals
-
-        signals.connect(self)

@@ -61,8 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # A French 503 page, not a 500, while the database is unreachable.
-    "poles.db_down.DatabaseUnavailableMiddleware",
+    # Before sessions and CSRF: a visitor's cached page costs about what a static file does.
+    "poles.cache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # English pages live under /en/; every other address is French whatever the
     # browser asks (i18n_patterns without a prefix for the default language).
@@ -131,6 +131,27 @@ DATABASES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Public pages are cached (poles/cache.py) under the content's generation, which
+# every process must see at once. With Redis both live there; without it, each
+# process keeps its pages in memory and the generation lives in files.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    _redis = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # A dead Redis must cost a visitor a moment, not seconds: pages are then served uncached.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+    CACHES = {"default": _redis, "content-generation": _redis}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}},
+        "content-generation": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("PORTAL_CACHE_DIR", str(BASE_DIR / ".cache")),
+        },
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,8 +1,16 @@
 """Settings for the test suite: the real settings, with a throwaway secret key,
 plain static storage (no collectstatic needed) and a fast password hasher."""
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-only-secret-key")
+# This run's own cache generation (the processes it starts inherit it): not the one
+# of a server, or of another test run, on the same checkout.
+if "PORTAL_CACHE_DIR" not in os.environ:
+    os.environ["PORTAL_CACHE_DIR"] = tempfile.mkdtemp(prefix="portal-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["PORTAL_CACHE_DIR"], ignore_errors=True)
 
 from portal.settings import *  # noqa: E402,F403
 

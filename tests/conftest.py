@@ -3,6 +3,7 @@ import datetime
 import io
 
 import pytest
+from django.core.cache import caches
 from django.core.management import call_command
 
 from poles.models import KeyFigure, Page, Pole, Project, Territory, Theme
@@ -16,6 +17,13 @@ SITE_PAGE_SLUGS = [
     "donnees-personnelles",
     "gestion-des-cookies",
 ]
+
+
+@pytest.fixture(autouse=True)
+def no_cached_pages():
+    """Each test starts with an empty cache: a page cached from another test's content would show."""
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture
