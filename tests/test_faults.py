@@ -2,18 +2,16 @@
 503 page meanwhile, and recovery without restarting anything.
 
 A throwaway PostgreSQL instance is created for the module (initdb in a
-temporary folder, its own port), since the shared one cannot be stopped. As
-root (CI), PostgreSQL refuses to run: it then runs as the `postgres` user.
-Without PostgreSQL's programs the test is skipped, except under CI=true.
+temporary folder, its own port; see tests/throwaway_postgres.py), since the
+shared one cannot be stopped. Without PostgreSQL's programs the test is
+skipped, except under CI=true.
 """
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,61 +20,7 @@ import html5lib
 import pytest
 from django.conf import settings
 
-PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name))
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(ready, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not ready after {timeout} s")
-
-
-class ThrowawayPostgres:
-    """A PostgreSQL instance of its own, in a temporary folder, that a test may stop."""
-
-    def __init__(self, bin_dir):
-        self.bin_dir = bin_dir
-        self.port = free_port()
-        # Not under pytest's temporary folders: the postgres user cannot enter them.
-        self.folder = Path(tempfile.mkdtemp(prefix="portal-faults-pg-"))
-        self.as_postgres = os.geteuid() == 0
-        if self.as_postgres:
-            shutil.chown(self.folder, "postgres")
-        self.url = f"postgres://portal@127.0.0.1:{self.port}/portal"
-
-    def run(self, program, *args):
-        command = [str(self.bin_dir / program), *args]
-        if self.as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, cwd=self.folder, timeout=60)
-
-    def create(self):
-        self.run("initdb", "-D", "data", "-U", "portal", "--auth=trust", "-N", "-E", "UTF8", "--locale=C.UTF-8")
-        self.start()
-        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "portal", "portal")
-
-    def start(self):
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self.run("pg_ctl", "-D", "data", "-w", "-l", "log", "-o", options, "start")
-
-    def stop(self, mode="fast"):
-        self.run("pg_ctl", "-D", "data", "-w", "-m", mode, "stop")
-
-    def remove(self):
-        try:
-            self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass  # already stopped
-        shutil.rmtree(self.folder, ignore_errors=True)
+from tests.throwaway_postgres import PG_BIN_DIRS, ThrowawayPostgres, free_port, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +29,7 @@ def postgres():
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL's programs (initdb, pg_ctl) are missing: .ci/run installs postgresql.")
         pytest.skip("PostgreSQL's programs (initdb, pg_ctl) are missing: apt-get install postgresql")
-    instance = ThrowawayPostgres(PG_BIN_DIRS[-1])
+    instance = ThrowawayPostgres()
     try:
         instance.create()
         yield instance
