@@ -1,6 +1,6 @@
 """Public pages. Views stay thin: the published rules live on the querysets."""
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.views.generic import DetailView, ListView, TemplateView
 
@@ -47,6 +47,10 @@ class HomeView(TemplateView):
             poles=Pole.objects.published().with_card_data(),
             themes=Theme.objects.published().filter(parent=None),
             territories=Territory.objects.published().filter(kind=Territory.Kind.DEPARTEMENT),
+            # Where the published poles work, drawn on the map.
+            pole_territories=Territory.objects.published()
+            .filter(Q(poles__in=Pole.objects.published()) | Q(centred_poles__in=Pole.objects.published()))
+            .distinct(),
             **kwargs,
         )
 
