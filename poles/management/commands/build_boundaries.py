@@ -203,7 +203,9 @@ class Command(BaseCommand):
             members[region_of[code]].append(code)
         region_shapes = {code: union_all([departement_shapes[d] for d in deps]) for code, deps in members.items()}
         former_shapes = {
-            code: union_all([departement_shapes[d] for d in deps]) for code, deps in FORMER_REGIONS.items()
+            code: union_all([departement_shapes[d] for d in deps])
+            for code, deps in FORMER_REGIONS.items()
+            if all(d in departement_shapes for d in deps)
         }
         communes = {
             code: geometry
