@@ -29,3 +29,7 @@ class PolesConfig(AppConfig):
             register(model, app="poles")
         register(models.Pole, app="poles", m2m_fields=["themes", "territories", "centres"])
         register(models.Project, app="poles", m2m_fields=["themes", "territories"])
+
+        from . import signals
+
+        signals.connect(self)

@@ -11,11 +11,13 @@ import datetime
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connections, router
+from django.db.models.functions import Lower
 from import_export import fields, resources, widgets
-from import_export.instance_loaders import CachedInstanceLoader
+from import_export.instance_loaders import ModelInstanceLoader
 from simple_history.utils import bulk_create_with_history
 
 from . import cache
+from . import search
 from .models import KeyFigure, Pole, Project, Territory, Theme
 
 LIST_SEPARATOR = ";"
@@ -150,6 +152,8 @@ class KeyLookup:
     def __init__(self, model, key, describe):
         self.model, self.key, self.describe = model, key, describe
         self._records = None
+        # True when the file imports this model: a row may name one created further down.
+        self.in_file = False
 
     def records(self):
         if self._records is None:
@@ -161,8 +165,16 @@ class KeyLookup:
     def find(self, text):
         matches = self.records().get(text.lower(), [])
         if not matches:
-            raise ValueError(f"« {text} » : {self.describe} inconnu.")
+            hint = " (s'il est créé par ce fichier, placez sa ligne plus haut)" if self.in_file else ""
+            raise ValueError(f"« {text} » : {self.describe} inconnu{hint}.")
         return matches[0]
+
+    def remember(self, record):
+        """A record this import has just written: the rows below may refer to it."""
+        if isinstance(record, self.model):
+            key = self.key(record).lower()
+            others = [known for known in self.records().get(key, []) if known.pk != record.pk]
+            self.records()[key] = [*others, record]
 
     def label(self, record):
         return self.key(record)
@@ -256,6 +268,34 @@ class ReferenceListWidget(ReferenceWidget, widgets.ManyToManyWidget):
         return LIST_SEPARATOR.join(sorted(self.lookup.label(record) for record in value.all()))
 
 
+class KeyInstanceLoader(ModelInstanceLoader):
+    """Finds the row's record by its key, ignoring case as the references and
+    the duplicate check do: "capenergies" updates Capenergies, never a twin."""
+
+    def get_instance(self, row):
+        params = {}
+        for name in self.resource.get_import_id_fields():
+            field = self.resource.fields[name]
+            value = field.clean(row)
+            params[f"{field.attribute}__iexact" if isinstance(value, str) else field.attribute] = value
+        return self.get_queryset().filter(**params).first()
+
+
+class CachedKeyInstanceLoader(ModelInstanceLoader):
+    """The same, for a single key, with every record the file names loaded in
+    one query rather than one per row."""
+
+    def __init__(self, resource, dataset=None):
+        super().__init__(resource, dataset)
+        self.field = resource.fields[resource.get_import_id_fields()[0]]
+        keys = {str(self.field.clean(row)).lower() for row in dataset.dict} if dataset else set()
+        records = self.get_queryset().annotate(_key=Lower(self.field.attribute)).filter(_key__in=keys)
+        self.records = {record._key: record for record in records}
+
+    def get_instance(self, row):
+        return self.records.get(str(self.field.clean(row)).lower())
+
+
 def column(attribute, name, widget=None, default=fields.NOT_PROVIDED):
     """A column; `default` is what an empty cell means (the model's default)."""
     if widget is None:
@@ -286,14 +326,23 @@ class PortalResource(resources.ModelResource):
         # reads each relation of each row again.
         skip_diff = True
         store_instance = True
+        instance_loader_class = KeyInstanceLoader
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        lookups = {}
+        self._lookups = {}
         for field in self.fields.values():
             if isinstance(field.widget, ReferenceWidget):
                 kind = field.widget.kind
-                field.widget.lookup = lookups.setdefault(kind, LOOKUPS[kind]())
+                field.widget.lookup = self._lookups.setdefault(kind, LOOKUPS[kind]())
+                field.widget.lookup.in_file = field.widget.lookup.model is self._meta.model
+
+    def after_save_instance(self, instance, row, **kwargs):
+        """A theme, territory or pole created by a row can be the parent or
+        successor named by a row below it."""
+        super().after_save_instance(instance, row, **kwargs)
+        for lookup in self._lookups.values():
+            lookup.remember(instance)
 
     def import_instance(self, instance, row, **kwargs):
         """Also checks the many-to-many cells now, with the others, so that an
@@ -307,10 +356,17 @@ class PortalResource(resources.ModelResource):
             for field in self.get_import_fields()
             if isinstance(field.widget, TextWidget) and getattr(instance, field.attribute, None) in ("", None)
         }
+        # The key found the record whatever its case (KeyInstanceLoader): it keeps its own.
+        keys = {
+            field.attribute: getattr(instance, field.attribute)
+            for field in (self.fields[name] for name in self.get_import_id_fields())
+            if instance.pk and isinstance(getattr(instance, field.attribute), str)
+        }
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as error:
             errors = error.error_dict
+        instance.__dict__.update(keys)
         for attribute, stored in blank.items():
             if getattr(instance, attribute) in ("", None):
                 setattr(instance, attribute, stored)
@@ -458,6 +514,7 @@ class PoleResource(PortalResource):
         return cells
 
     def after_save_instance(self, instance, row, **kwargs):
+        super().after_save_instance(instance, row, **kwargs)
         partners = getattr(instance, "partners_count", None)
         if "nb_partenaires" not in row or kwargs.get("dry_run") and not kwargs.get("using_transactions"):
             return
@@ -509,7 +566,9 @@ class BulkSaveMixin:
             return super().validate_instance(instance, import_validation_errors, validate_unique)
         errors = dict(import_validation_errors or {})
         # Related records come from the import's lookups: they exist, no query needed.
-        related = [field.name for field in instance._meta.concrete_fields if field.many_to_one]
+        # An empty one is still checked (required or not), which needs no query either.
+        related = [field.name for field in instance._meta.concrete_fields
+                   if field.many_to_one and getattr(instance, field.attname) is not None]
         try:
             instance.full_clean(exclude=[*errors, *related], validate_unique=False, validate_constraints=False)
         except ValidationError as error:
@@ -577,9 +636,17 @@ class BulkSaveMixin:
         # save() and its signals are bypassed: the cached public pages are forgotten here.
         cache.content_changed()
         links = self._write_relations(written)
-        history = model.history.bulk_history_create(
-            written, batch_size=self.batch_size, default_user=self._user, default_change_reason="Import de tableur"
-        )
+        # Nor does the search index follow by itself: every written record at once.
+        search.update_index(model, [instance.pk for instance in written])
+        # A new record's version is a creation ("+"), an updated one's a change ("~").
+        history = [
+            version
+            for records, update in ((self._creates, False), (self._updates, True)) if records
+            for version in model.history.bulk_history_create(
+                records, batch_size=self.batch_size, update=update,
+                default_user=self._user, default_change_reason="Import de tableur",
+            )
+        ]
         for field in model.history.model._history_m2m_fields:
             # django-simple-history names a relation's history model "Historical<Model>_<field>".
             through_history = apps.get_model(model._meta.app_label, f"{model.history.model.__name__}_{field.name}")
@@ -636,8 +703,7 @@ class ProjectResource(BulkSaveMixin, PortalResource):
     class Meta(PortalResource.Meta):
         model = Project
         import_id_fields = ["slug"]
-        # Every record the file names, loaded in one query rather than one per row.
-        instance_loader_class = CachedInstanceLoader
+        instance_loader_class = CachedKeyInstanceLoader
         fields = ["slug", "titre", "titre_en", "pole", "type", "statut", "thematiques", "territoires", "resume",
                   "resume_en", "description", "description_en", "date_debut", "date_fin", "site_internet", "ordre",
                   "publie", "source", "source_url", "verifie_le"]

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and CSRF: a visitor's cached page costs about what a static file does.
     "poles.cache.PublicPageCacheMiddleware",
+    # A French 503 page, not a 500, while the database is unreachable.
+    "poles.db_down.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # English pages live under /en/; every other address is French whatever the
     # browser asks (i18n_patterns without a prefix for the default language).
