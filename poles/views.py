@@ -1,9 +1,17 @@
 """Public pages. Views stay thin: the published rules live on the querysets."""
+import hashlib
+
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.views.generic import DetailView, ListView, TemplateView
 
+from . import open_data
 from . import search as site_search
 from .models import KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
 
@@ -185,6 +193,67 @@ class SiteMapView(TemplateView):
 def server_error(request):
     """The 500 page, in the design system, with the site's context (no database needed)."""
     return render(request, "500.html", status=500)
+
+
+class OpenDataView(TemplateView):
+    """/donnees/: the published content to download, under Licence Ouverte 2.0."""
+
+    template_name = "poles/open_data.html"
+
+    def get_context_data(self, **kwargs):
+        state = open_data.content_state()
+        datasets = [
+            {
+                "dataset": dataset,
+                "rows": dataset.model.objects.published().count(),
+                "last_change": open_data.last_change(dataset, state),
+                "files": [
+                    {
+                        "format": label,
+                        "url": reverse("poles:open-data-file", args=[dataset.slug, file_format]),
+                        "size": open_data.size_label(len(open_data.build_file(dataset, file_format, state).content)),
+                    }
+                    for file_format, label in open_data.FORMATS.items()
+                ],
+            }
+            for dataset in open_data.DATASETS.values()
+        ]
+        return super().get_context_data(datasets=datasets, **kwargs)
+
+
+def open_data_file(request, dataset, file_format):
+    """One dataset in one format, as a file to save (e.g. /donnees/projets.csv)."""
+    if dataset not in open_data.DATASETS or file_format not in open_data.FORMATS:
+        raise Http404
+    dataset = open_data.DATASETS[dataset]
+    state = open_data.content_state()
+    file = open_data.build_file(dataset, file_format, state)
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    etag = '"' + hashlib.sha256(file.content).hexdigest()[:32] + '"'
+    last_change = open_data.last_change(dataset, state)
+    response["ETag"] = etag
+    if last_change:
+        response["Last-Modified"] = http_date(last_change.timestamp())
+    return get_conditional_response(
+        request, etag=etag, last_modified=int(last_change.timestamp()) if last_change else None, response=response
+    )
+
+
+class ApiDocView(TemplateView):
+    """The human documentation of the read API."""
+
+    template_name = "poles/api_doc.html"
+
+
+def robots_txt(request):
+    """robots.txt: everything may be indexed but the admin and the API; where the sitemap is."""
+    return render(
+        request,
+        "robots.txt",
+        {"admin_url": f"/{settings.ADMIN_URL}", "sitemap_url": request.build_absolute_uri(reverse("sitemap"))},
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 class SearchView(TemplateView):

@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "import_export",
+    "django.contrib.sitemaps",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "poles",
 ]
 
@@ -105,6 +109,34 @@ SPREADSHEET_MAX_ROWS = int(os.environ.get("PORTAL_SPREADSHEET_MAX_ROWS", 20_000)
 SESSION_COOKIE_AGE = 8 * 60 * 60
 
 ROOT_URLCONF = "portal.urls"
+
+# The read API (poles/api/): anonymous, JSON only, published content only. No
+# authentication at all, so that staff see exactly what everyone sees. Its
+# pagination and error format are set on its views.
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API des pôles de compétitivité — Préfecture des Alpes-de-Haute-Provence",
+    "DESCRIPTION": "Lecture seule, en JSON : les pôles, projets, thématiques et territoires publiés. "
+    "Données sous Licence Ouverte 2.0 (Etalab). Documentation : /donnees/api/.",
+    "VERSION": "1.0.0",
+    "LICENSE": {"name": "Licence Ouverte 2.0 (Etalab)", "url": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"},
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    # Statuses of poles and projects have different values: each its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "PoleStatusEnum": "poles.models.Pole.Status",
+        "ProjectStatusEnum": "poles.models.Project.Status",
+        "ProjectKindEnum": "poles.models.Project.Kind",
+        "TerritoryKindEnum": "poles.models.Territory.Kind",
+    },
+}
 
 TEMPLATES = [
     {

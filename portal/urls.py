@@ -2,7 +2,11 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
+
+from poles.sitemaps import SITEMAPS
+from poles.views import robots_txt
 
 urlpatterns = [
     # The one-time link printed by `create_editor` lets a new editor choose a password.
@@ -17,6 +21,10 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path(settings.ADMIN_URL, admin.site.urls),
+    # Read by programs and robots: one address whatever the language.
+    path("api/", include("poles.api.urls")),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", robots_txt, name="robots"),
 ]
 
 # The public pages: French at their own address, English under /en/ (same paths).
