@@ -101,6 +101,22 @@ def current_generation():
         return None
 
 
+def answers():
+    """Whether the caches the pages need each store a value and give it back (/sante/)."""
+    probe = secrets.token_hex(8)
+    try:
+        for cache in (_pages(), _generations()):
+            cache.set(f"health-{probe}", probe, timeout=10)
+            answer = cache.get(f"health-{probe}")
+            cache.delete(f"health-{probe}")
+            if answer != probe:
+                return False
+        return True
+    except Exception as error:  # noqa: BLE001
+        logger.warning("Cache injoignable (contrôle de santé) : %s", error)
+        return False
+
+
 def content_changed(using=None, **kwargs):
     """Forgets every cached page: now, for whatever reads inside the writing
     transaction (and for the test suite, whose transactions never commit), and

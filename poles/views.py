@@ -3,15 +3,19 @@ import hashlib
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import DatabaseError, connection
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
+from django.utils.cache import add_never_cache_headers
 from django.views.generic import DetailView, ListView, TemplateView
 
 from . import open_data
+from . import cache
 from . import search as site_search
 from .models import KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
 
@@ -278,3 +282,23 @@ class SearchView(TemplateView):
                 all_count=sum(results.counts.values()),
             )
         return super().get_context_data(**context, **kwargs)
+
+
+def health(request):
+    """For the supervisor: 200 when the database and the cache both answer, else 503
+    naming the part that failed — and nothing more. Never cached."""
+    parts = {"base": _database_answers(), "cache": cache.answers()}
+    response = JsonResponse(
+        {part: "ok" if up else "en panne" for part, up in parts.items()}, status=200 if all(parts.values()) else 503
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+def _database_answers():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except DatabaseError:
+        return False

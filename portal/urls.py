@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from poles.views import health
+
 from poles.sitemaps import SITEMAPS
 from poles.views import robots_txt
 
@@ -21,6 +23,8 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path(settings.ADMIN_URL, admin.site.urls),
+    # For the supervisor: database and cache up (200) or which is down (503).
+    path("sante/", health, name="health"),
     # Read by programs and robots: one address whatever the language.
     path("api/", include("poles.api.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
