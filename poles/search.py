@@ -381,6 +381,7 @@ class PostgreSQLEngine:
 
     CONFIGS = {"fr": "french_unaccent", "en": "english_unaccent"}
     HEADLINE = f'StartSel="{START}", StopSel="{STOP}"'
+    WHOLE_TEXT = 240  # characters
 
     def query(self, words, language):
         """SQL of the tsquery, and its parameters: words (letters and digits only)
@@ -412,12 +413,15 @@ class PostgreSQLEngine:
             + f" ORDER BY rank DESC, e.title{suffix}, e.id LIMIT %s OFFSET %s)"
             " SELECT e.kind, e.slug, e.detail,"
             f" ts_headline('{config}', e.title{suffix}, query.q, %s),"
-            f" ts_headline('{config}', e.body{suffix}, query.q, %s)"
+            # A short text is shown whole, as FTS5's snippet() does.
+            f" ts_headline('{config}', e.body{suffix}, query.q,"
+            f" CASE WHEN length(e.body{suffix}) <= {self.WHOLE_TEXT} THEN %s ELSE %s END)"
             " FROM hits JOIN poles_searchentry e ON e.id = hits.id CROSS JOIN query"
             f" ORDER BY hits.rank DESC, e.title{suffix}, e.id"
         )
         params = [
             *params, *([kind] if kind else []), limit, offset,
+            f"{self.HEADLINE}, HighlightAll=true",
             f"{self.HEADLINE}, HighlightAll=true",
             f'{self.HEADLINE}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "',
         ]

@@ -17,5 +17,9 @@ PUBLIC_PAGES = [
     "/mentions-legales/",
     "/donnees-personnelles/",
     "/gestion-des-cookies/",
+    "/recherche/",
 ]
 NOT_FOUND = "/nexiste-pas/"
+# The search page with results (its query is no part of its canonical address or
+# language versions, which the checks of PUBLIC_PAGES compare with the URL).
+SEARCH_RESULTS = "/recherche/?q=energie"

