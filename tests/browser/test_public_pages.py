@@ -6,11 +6,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, assert_display, wait_for_dsfr
-from tests.pages import NOT_FOUND, PUBLIC_PAGES
+from tests.pages import ENGLISH_PAGES, NOT_FOUND, PUBLIC_PAGES
 
 pytestmark = pytest.mark.browser
 
-PAGE_URLS = [*PUBLIC_PAGES, NOT_FOUND]
+PAGE_URLS = [*PUBLIC_PAGES, NOT_FOUND, *ENGLISH_PAGES]
 # DSFR's "blue-france" action colour in each display mode.
 BLUE_FRANCE = {"light": "#000091", "dark": "#8585f6"}
 
