@@ -25,6 +25,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import MiddlewareNotUsed
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
@@ -187,6 +188,8 @@ class PublicPageCacheMiddleware:
     file does."""
 
     def __init__(self, get_response):
+        if not settings.PAGE_CACHE:
+            raise MiddlewareNotUsed
         self.get_response = get_response
 
     def __call__(self, request):

@@ -169,6 +169,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Public pages are cached (poles/cache.py) under the content's generation, which
 # every process must see at once. With Redis both live there; without it, each
 # process keeps its pages in memory and the generation lives in files.
+# PORTAL_PAGE_CACHE=0 renders every page afresh (benchmarks/http_bench.sh measures them so).
+PAGE_CACHE = env_bool("PORTAL_PAGE_CACHE", True)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     _redis = {

@@ -20,7 +20,8 @@ from tests.test_admin import pole_form_data
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
-REDIS_URL = os.environ.get("REDIS_URL", "")
+# The Redis-backed tests' server: TEST_REDIS_URL (.ci/run), else the site's REDIS_URL.
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL", "")
 DEAD_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
 
 
@@ -35,11 +36,11 @@ def redis_caches(location):
 
 @pytest.fixture
 def live_redis(settings):
-    """The site's caches in a real Redis server: REDIS_URL, required under CI=true."""
+    """The site's caches in a real Redis server, required under CI=true."""
     if not REDIS_URL:
         if IN_CI:
-            pytest.fail("CI=true mais REDIS_URL est absent : .ci/run démarre Redis et l'exporte.", pytrace=False)
-        pytest.skip("REDIS_URL absent : tests avec un vrai serveur Redis ignorés")
+            pytest.fail("CI=true mais TEST_REDIS_URL est absent : .ci/run démarre Redis et l'exporte.", pytrace=False)
+        pytest.skip("ni TEST_REDIS_URL ni REDIS_URL : tests avec un vrai serveur Redis ignorés")
     settings.CACHES = redis_caches(REDIS_URL)
     cache.bump()
 
