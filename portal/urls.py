@@ -9,6 +9,7 @@ from poles.views import health
 
 from poles.sitemaps import SITEMAPS
 from poles.views import robots_txt
+from security.views import csp_report
 
 urlpatterns = [
     # The one-time link printed by `create_editor` lets a new editor choose a password.
@@ -25,6 +26,8 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     # For the supervisor: database and cache up (200) or which is down (503).
     path("sante/", health, name="health"),
+    # Where browsers send Content-Security-Policy violations (see security.views).
+    path("rapport-csp/", csp_report, name="csp-report"),
     # Read by programs and robots: one address whatever the language.
     path("api/", include("poles.api.urls")),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
@@ -35,4 +38,5 @@ urlpatterns = [
 # Everything above (admin, and machine-read addresses) stays outside, in French.
 urlpatterns += i18n_patterns(path("", include("poles.urls")), prefix_default_language=False)
 
+handler400 = "security.views.bad_request"
 handler500 = "poles.views.server_error"
