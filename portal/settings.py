@@ -4,7 +4,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy
 
 
@@ -60,10 +62,17 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "poles",
+    "csp",
+    "security",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above whitenoise, so that static files get the headers too.
+    "csp.middleware.CSPMiddleware",
+    "security.middleware.SecurityHeadersMiddleware",
+    # Below the header middlewares, so that its refusal page has them.
+    "security.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and CSRF: a visitor's cached page costs about what a static file does.
     "poles.cache.PublicPageCacheMiddleware",
@@ -238,6 +247,36 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "security.views.csrf_failure"
+# Content-Security-Policy (django-csp 4) on every response: only the site's own files; an
+# inline script only with the request's nonce (nonce="{{ request.csp_nonce }}"); no inline
+# style; data: images for the DSFR's icons, which its CSS embeds as data: SVG.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": reverse_lazy("csp-report"),
+        "report-to": "csp",  # the group security.middleware names in Reporting-Endpoints
+    },
+}
+# Request bodies. Form fields: Django's 2.5 MB, and up to 10,000 of them (a pole's form has
+# about 11 per project in its inline). No request larger than the largest spreadsheet or form,
+# plus the form around it (security.middleware refuses it in French); an uploaded spreadsheet
+# stays in memory, as the import reads it whole anyway.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+FILE_UPLOAD_MAX_MEMORY_SIZE = SPREADSHEET_MAX_BYTES
+REQUEST_MAX_BYTES = max(SPREADSHEET_MAX_BYTES, DATA_UPLOAD_MAX_MEMORY_SIZE) + 256 * 1024
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
