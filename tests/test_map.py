@@ -82,6 +82,22 @@ def test_each_territory_with_an_outline_is_one_named_link_to_its_page(client, pr
     assert size < MAX_SVG_BYTES
 
 
+def test_every_map_of_the_prefecture_content_stays_light(client, prefecture):
+    urls = ["/", *(p.get_absolute_url() for p in Pole.objects.all()), *(t.get_absolute_url() for t in
+                                                                        Territory.objects.all())]
+    sizes = {url: map_of(client, url)[1] for url in urls}
+    assert max(sizes.values()) < MAX_SVG_BYTES, sizes
+
+
+def test_a_territory_page_is_framed_on_the_territory_not_on_its_region(client, prefecture):
+    svg, _, _ = map_of(client, "/territoires/alpes-de-haute-provence/")
+    departement = boundaries()["shapes"]["departement:04"]["box"]
+    x, y, width, height = (int(v) for v in svg.get("viewBox").split())
+    assert x < departement[0] and x + width > departement[2]
+    assert max(width, height) < 1.2 * max(departement[2] - departement[0], departement[3] - departement[1])
+    assert "/territoires/provence-alpes-cote-d-azur/" in [href for href, _, _ in links_of(svg)]
+
+
 def test_a_link_of_the_map_leads_to_the_territory_page(client, prefecture):
     svg, _, _ = map_of(client, "/poles/pass/")
     for href, label, _ in links_of(svg):

@@ -51,9 +51,10 @@ def overlaps(a, b):
 
 
 @register.inclusion_tag("includes/_map.html")
-def territory_map(*groups, title, map_id="carte"):
+def territory_map(*groups, title, focus=None, map_id="carte"):
     """A map of the given territories (territories, querysets or lists, merged and ordered by
     kind then name), each outline a link to its page, beside the list of the same territories.
+    The map is framed on `focus` if given (a territory page: not on its whole parent region).
     Neighbouring regions and départements are drawn as background, not as links."""
     territories = sorted(
         {
@@ -72,10 +73,11 @@ def territory_map(*groups, title, map_id="carte"):
         return context
 
     # Frame the territories; a commune is shown within its département.
-    boxes = [shape["box"] for _, shape in drawn]
+    framed = [(territory, shape) for territory, shape in drawn if territory == focus] or drawn
+    boxes = [shape["box"] for _, shape in framed]
     boxes += [
         shapes[key]["box"]
-        for territory, _ in drawn
+        for territory, _ in framed
         if territory.kind == Territory.Kind.COMMUNE and (key := departement_of(territory.code)) in shapes
     ]
     x0, y0, x1, y1 = union(boxes)

@@ -53,7 +53,7 @@ FORMER_REGIONS = {
 
 # Simplification per kind, in metres: the map shows a region at the scale of France and a
 # commune at the scale of its département.
-TOLERANCE = {"region": 2500, "departement": 900, "commune": 120}
+TOLERANCE = {"region": 2500, "departement": 1200, "commune": 120}
 UNIT = 100  # metres per unit of the path data
 
 # Lambert-93: conic conformal on GRS80, standard parallels 44° and 49°, origin 46.5° N 3° E.
