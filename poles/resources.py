@@ -7,11 +7,14 @@ unknown reference, a word in a number column or an impossible date is an
 error on that row, in French, naming the value — never a silent drop.
 """
 import datetime
+from functools import cached_property
 
 from django.apps import apps
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections, router
 from django.db.models.functions import Lower
+from django.utils import translation
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
 from simple_history.utils import bulk_create_with_history
@@ -127,7 +130,10 @@ class ChoiceWidget(widgets.Widget):
 
     def __init__(self, choices):
         super().__init__()
-        self.labels = dict(choices)
+        # French whatever the request's language: a file downloaded from an English
+        # page must read back in (the model's labels are translated for the pages).
+        with translation.override(settings.LANGUAGE_CODE):
+            self.labels = {code: str(label) for code, label in choices}
         self.description = "une valeur parmi " + ", ".join(f"« {label} »" for label in self.labels.values())
         self.by_text = {str(label).lower(): code for code, label in self.labels.items()}
         self.by_text.update({code.lower(): code for code in self.labels})
@@ -157,10 +163,18 @@ class KeyLookup:
 
     def records(self):
         if self._records is None:
-            self._records = {}
+            self._records, self._by_pk = {}, {}
             for record in self.model.objects.all():
                 self._records.setdefault(self.key(record).lower(), []).append(record)
+                self._by_pk[record.pk] = record
         return self._records
+
+    def get(self, pk):
+        """The record with this primary key (a relation stored as an id)."""
+        self.records()
+        if pk not in self._by_pk:
+            self._by_pk[pk] = self.model.objects.get(pk=pk)
+        return self._by_pk[pk]
 
     def find(self, text):
         matches = self.records().get(text.lower(), [])
@@ -175,6 +189,7 @@ class KeyLookup:
             key = self.key(record).lower()
             others = [known for known in self.records().get(key, []) if known.pk != record.pk]
             self.records()[key] = [*others, record]
+            self._by_pk[record.pk] = record
 
     def label(self, record):
         return self.key(record)
@@ -283,17 +298,33 @@ class KeyInstanceLoader(ModelInstanceLoader):
 
 class CachedKeyInstanceLoader(ModelInstanceLoader):
     """The same, for a single key, with every record the file names loaded in
-    one query rather than one per row."""
+    one query rather than one per row, and their many-to-many relations as ids
+    (resource.links, {field: {record id: [(link id, related id)]}}), one query
+    a relation: cheaper, and far smaller, than prefetched records."""
 
     def __init__(self, resource, dataset=None):
         super().__init__(resource, dataset)
         self.field = resource.fields[resource.get_import_id_fields()[0]]
         keys = {str(self.field.clean(row)).lower() for row in dataset.dict} if dataset else set()
-        records = self.get_queryset().annotate(_key=Lower(self.field.attribute)).filter(_key__in=keys)
+        queryset = self.get_queryset().select_related(None).prefetch_related(None).order_by()
+        records = queryset.annotate(_key=Lower(self.field.attribute)).filter(_key__in=keys)
         self.records = {record._key: record for record in records}
+        resource.links = current_links(resource._meta.model, [record.pk for record in self.records.values()])
 
     def get_instance(self, row):
         return self.records.get(str(self.field.clean(row)).lower())
+
+
+def current_links(model, pks):
+    """The model's many-to-many links of these records, {field: {record id: [(link id, related id)]}}."""
+    links = {}
+    for field in model._meta.many_to_many:
+        source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+        links[field.name] = {}
+        pairs = field.remote_field.through.objects.filter(**{f"{source}__in": pks})
+        for link_id, record_id, related_id in pairs.values_list("id", f"{source}_id", f"{target}_id"):
+            links[field.name].setdefault(record_id, []).append((link_id, related_id))
+    return links
 
 
 def column(attribute, name, widget=None, default=fields.NOT_PROVIDED):
@@ -336,6 +367,35 @@ class PortalResource(resources.ModelResource):
                 kind = field.widget.kind
                 field.widget.lookup = self._lookups.setdefault(kind, LOOKUPS[kind]())
                 field.widget.lookup.in_file = field.widget.lookup.model is self._meta.model
+        # The library asks for the import fields several times a row: one list.
+        self._import_fields = super().get_import_fields()
+        self._many_to_many = [field for field in self._import_fields
+                              if isinstance(field.widget, widgets.ManyToManyWidget)]
+        self._texts = [field for field in self._import_fields if isinstance(field.widget, TextWidget)]
+        self._kinds = {field.column_name: self._kind(field) for field in self._import_fields}
+        # Many-to-many links as ids, {field: {record id: [(link id, related id)]}}, when
+        # the instance loader read them all at once (CachedKeyInstanceLoader).
+        self.links = None
+
+    def _kind(self, field):
+        """How a column's value is compared with the record's: "m2m" as the sorted
+        ids of the related records, "fk" as the related id, "plain" as the
+        attribute's value, and "cell" as the exported cell (any other column)."""
+        if isinstance(field.widget, widgets.ManyToManyWidget):
+            return "m2m"
+        if getattr(self, f"dehydrate_{self.get_field_name(field)}", None) or not field.attribute:
+            return "cell"
+        try:
+            model_field = self._meta.model._meta.get_field(field.attribute)
+        except FieldDoesNotExist:
+            return "cell"
+        if isinstance(field.widget, ReferenceWidget) and model_field.many_to_one:
+            return "fk"
+        own = (TextWidget, CountWidget, DateWidget, YesNoWidget, ChoiceWidget)
+        return "plain" if isinstance(field.widget, own) and model_field.concrete else "cell"
+
+    def get_import_fields(self):
+        return self._import_fields
 
     def after_save_instance(self, instance, row, **kwargs):
         """A theme, territory or pole created by a row can be the parent or
@@ -353,8 +413,8 @@ class PortalResource(resources.ModelResource):
         # without it); an empty cell is either: keep the stored one, not a change.
         blank = {
             field.attribute: getattr(instance, field.attribute, None)
-            for field in self.get_import_fields()
-            if isinstance(field.widget, TextWidget) and getattr(instance, field.attribute, None) in ("", None)
+            for field in self._texts
+            if getattr(instance, field.attribute, None) in ("", None)
         }
         # The key found the record whatever its case (KeyInstanceLoader): it keeps its own.
         keys = {
@@ -370,48 +430,115 @@ class PortalResource(resources.ModelResource):
         for attribute, stored in blank.items():
             if getattr(instance, attribute) in ("", None):
                 setattr(instance, attribute, stored)
-        for field in self.get_import_fields():
-            if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row:
+        for field in self._many_to_many:
+            if field.column_name in row:
                 try:
-                    field.clean(row)
+                    self._related(field, row)
                 except ValueError as error:
                     errors[field.attribute] = [ValidationError(str(error))]
         if errors:
             raise ValidationError(errors)
 
+    def _related(self, field, row):
+        """The records a many-to-many cell names, read once a row."""
+        if field.attribute not in self._row_relations:
+            self._row_relations[field.attribute] = field.clean(row)
+        return self._row_relations[field.attribute]
+
     def after_init_instance(self, instance, new, row, **kwargs):
-        self._before = None if new else self._cells(instance, row)
+        self._row_relations = {}
+        self._before = None if new else self._values(instance, row)
         self._changes = []
+        self._unchanged = ()
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         """A row is unchanged when each of its cells equals the record's, as an
-        export writes it; the differences are kept for the preview."""
+        export writes it; the differences are kept for the preview. Values are
+        compared first, and only those that differ are written as cells."""
         if import_validation_errors or self._before is None:
             return False
-        after = self._cells(instance, row, imported=True)
-        self._changes = [(column, self._before[column], value) for column, value in after.items()
-                         if value != self._before[column]]
+        after = self._values(instance, row, imported=True)
+        self._changes, unchanged = [], []
+        for column, value in after.items():
+            before = self._before[column]
+            if value == before:
+                unchanged.append(column)
+                continue
+            cells = self._cell(column, before), self._cell(column, value)
+            if cells[0] == cells[1]:
+                unchanged.append(column)
+            else:
+                self._changes.append((column, *cells))
+        # Fields the row leaves as they are: validate_instance need not check them again.
+        self._unchanged = [self.fields[self._column_fields[column]].attribute for column in unchanged
+                           if self._kinds[column] == "plain"]
         return not self._changes
+
+    @cached_property
+    def _column_fields(self):
+        return {field.column_name: name for name, field in self.fields.items()}
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """The library's, without the fields of an updated row that keep their stored value."""
+        errors = {**(import_validation_errors or {}), **{name: [] for name in self._unchanged}}
+        try:
+            super().validate_instance(instance, errors, validate_unique)
+        except ValidationError as error:
+            raise ValidationError({name: messages for name, messages in error.error_dict.items() if messages})
+        # (the library excludes the fields that already have an error: an empty list excludes them too)
+
+    def save_m2m(self, instance, row, **kwargs):
+        """The library's, with each cell read once a row (see _related)."""
+        if not self._is_using_transactions(kwargs) and self._is_dry_run(kwargs):
+            return
+        for field in self._many_to_many:
+            if field.column_name in row:
+                getattr(instance, field.attribute).set(self._related(field, row))
 
     def after_import_row(self, row, row_result, **kwargs):
         """Notes, for the preview, each changed column of an updated row: (column, before, after)."""
         updated = row_result.import_type == row_result.IMPORT_TYPE_UPDATE
         row_result.changed_columns = self._changes if updated else []
 
-    def _cells(self, instance, row, imported=False):
-        """The cells this row's columns hold for the record, as an export writes
-        them. For the imported version, relations come from the row: they are
-        saved only after this comparison."""
-        cells = {}
-        for field in self.get_import_fields():
-            if field.column_name not in row:
+    def _values(self, instance, row, imported=False):
+        """The values this row's columns hold for the record, compared to find
+        unchanged rows: equal values always make equal cells (see _kind). For the
+        imported version, relations come from the row: they are saved only
+        after this comparison."""
+        values = {}
+        for field in self._import_fields:
+            column = field.column_name
+            if column not in row:
                 continue
-            if imported and isinstance(field.widget, widgets.ManyToManyWidget):
-                records = field.clean(row)
-                cells[field.column_name] = LIST_SEPARATOR.join(sorted(field.widget.lookup.label(r) for r in records))
+            kind = self._kinds[column]
+            if kind == "m2m":
+                if imported:
+                    values[column] = tuple(sorted(record.pk for record in self._related(field, row)))
+                else:
+                    values[column] = self._related_ids(instance, field)
+            elif kind == "fk":
+                values[column] = getattr(instance, f"{field.attribute}_id")
+            elif kind == "plain":
+                values[column] = getattr(instance, field.attribute)
             else:
-                cells[field.column_name] = self.export_field(field, instance)
-        return cells
+                values[column] = self.export_field(field, instance)
+        return values
+
+    def _related_ids(self, instance, field):
+        if self.links is not None:
+            return tuple(sorted(related for _, related in self.links[field.attribute].get(instance.pk, ())))
+        return tuple(sorted(getattr(instance, field.attribute).values_list("pk", flat=True)))
+
+    def _cell(self, column, value):
+        """A value of _values as an export writes its cell."""
+        kind, field = self._kinds[column], self.fields[self._column_fields[column]]
+        if kind == "m2m":
+            return LIST_SEPARATOR.join(sorted(field.widget.lookup.label(field.widget.lookup.get(pk)) for pk in value))
+        if kind == "fk":
+            return field.widget.render(field.widget.lookup.get(value) if value is not None else None)
+        if kind == "plain":
+            return field.widget.render(value)
+        return value
 
     @classmethod
     def column_names(cls):
@@ -506,8 +633,8 @@ class PoleResource(PortalResource):
         if errors:
             raise ValidationError(errors)
 
-    def _cells(self, instance, row, imported=False):
-        cells = super()._cells(instance, row, imported)
+    def _values(self, instance, row, imported=False):
+        cells = super()._values(instance, row, imported)
         # An empty cell leaves the figure as it is (see after_save_instance).
         if imported and "nb_partenaires" in cells and instance.partners_count is not None:
             cells["nb_partenaires"] = instance.partners_count

@@ -187,3 +187,12 @@ def test_the_prefecture_content_reads_in_english(client, prefecture):
     for url in ENGLISH_PAGES:
         response = client.get(url)
         assert response.status_code == 200 and parse(response).get("lang") == "en", url
+
+
+def test_a_file_downloaded_from_an_english_page_keeps_the_french_labels(client, prefecture):
+    """Spreadsheet columns are the import templates': a download must read back in,
+    whichever language the page it came from was in."""
+    response = client.get("/en/donnees/projets.csv")
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200
+    assert "programme de R&D" in content.decode() and "R&D programme" not in content.decode()
