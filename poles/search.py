@@ -25,6 +25,7 @@ from django.utils import translation
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
+from . import cache
 from .models import Page, PolicyItem, Pole, Project, SearchEntry, Territory, Theme
 from .templatetags.poles_tags import render_markdown
 
@@ -130,30 +131,27 @@ class ProjectSource(Source):
         return project.pole.acronym
 
 
-class ThemeSource(Source):
+class NamedSource(Source):
+    """A theme or territory: its name, its text, its code and parent's name if any."""
+
+    def queryset(self):
+        return super().queryset().select_related("parent")
+
+    def text(self, record):
+        parent = record.parent if record.parent and record.parent.is_published else None
+        return {
+            "title": record.name,
+            "body": plain(record.description),
+            "keywords": joined(getattr(record, "code", ""), parent.name if parent else ""),
+        }
+
+
+class ThemeSource(NamedSource):
     kind, model = Kind.THEME, Theme
 
-    def queryset(self):
-        return super().queryset().select_related("parent")
 
-    def text(self, theme):
-        parent = theme.parent if theme.parent and theme.parent.is_published else None
-        return {"title": theme.name, "body": plain(theme.description), "keywords": names([parent] if parent else [])}
-
-
-class TerritorySource(Source):
+class TerritorySource(NamedSource):
     kind, model = Kind.TERRITORY, Territory
-
-    def queryset(self):
-        return super().queryset().select_related("parent")
-
-    def text(self, territory):
-        parent = territory.parent if territory.parent and territory.parent.is_published else None
-        return {
-            "title": territory.name,
-            "body": plain(territory.description),
-            "keywords": joined(territory.code, parent.name if parent else ""),
-        }
 
     def detail(self, territory):
         return territory.code
@@ -246,6 +244,8 @@ def rebuild():
             # The FTS5 table rewritten from the text table, in case it was damaged.
             with connection.cursor() as cursor:
                 cursor.execute("INSERT INTO poles_searchentry_fts(poles_searchentry_fts) VALUES ('rebuild')")
+    # Cached result pages were made from the old index.
+    cache.content_changed()
     return SearchEntry.objects.count()
 
 

@@ -334,8 +334,18 @@ def test_loaded_fixtures_are_indexed_when_committed(client, db, django_capture_o
     ) + Page.objects.published().filter(slug__in=Page.URL_NAMES).count()
 
 
+def test_an_existing_site_gets_its_index_when_migrated(client, site):
+    """What `migrate` does on a site that had content before search existed."""
+    from django.core.management.sql import emit_post_migrate_signal
+
+    SearchEntry.objects.all().delete()
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert found(client, "iter") == ["/projets/iter/"]
+
+
 def test_the_repair_command_rebuilds_a_damaged_index(client, site):
     SearchEntry.objects.all().delete()
+    assert found(client, "iter") == []
     out = io.StringIO()
     call_command("rebuild_search_index", stdout=out)
     assert "Index de recherche reconstruit : 12 contenus publiés." in out.getvalue()
