@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import KeyFigure, Pole, Project, Territory, Theme
 from .resources import RESOURCES, ReferenceListWidget, ReferenceWidget
-from .spreadsheets import CONTENT_TYPES, export_dataset, write_spreadsheet
+from .spreadsheets import CONTENT_TYPES, export_dataset, restore, write_spreadsheet
 
 FORMATS = {
     "csv": "CSV",
@@ -119,24 +119,29 @@ def last_change(dataset, state):
     return max(dates, default=None)
 
 
-def build_file(dataset, file_format, state):
-    """The dataset's file in that format, generated once per state of the content."""
+def build_files(dataset, state):
+    """The dataset's file in every format, generated together (the records are
+    read once) and kept until the content changes."""
     fingerprint = repr([(model.__name__, state[model]) for model in dataset.depends_on])
-    key = "open-data:" + hashlib.sha256(f"{dataset.slug}.{file_format}:{fingerprint}".encode()).hexdigest()
-    content = cache.get(key)
-    if content is None:
-        content = _generate(dataset, file_format)
-        cache.set(key, content, CACHE_SECONDS)
-    return File(content, CONTENT_TYPES[file_format], f"{dataset.slug}.{file_format}")
+    key = "open-data:" + hashlib.sha256(f"{dataset.slug}:{fingerprint}".encode()).hexdigest()
+    contents = cache.get(key)
+    if contents is None:
+        contents = _generate(dataset)
+        cache.set(key, contents, CACHE_SECONDS)
+    return {
+        file_format: File(content, CONTENT_TYPES[file_format], f"{dataset.slug}.{file_format}")
+        for file_format, content in contents.items()
+    }
 
 
-def _generate(dataset, file_format):
-    resource = public_resource(RESOURCES[dataset.resource])()
-    if file_format == "json":
-        # JSON is read by programs, not spreadsheets: no formula neutralising.
-        rows = resource.export(dataset.queryset()).dict
-        return json.dumps(rows, ensure_ascii=False, indent=1, default=str).encode()
-    return write_spreadsheet(export_dataset(resource, dataset.queryset()), file_format)
+def _generate(dataset):
+    rows = export_dataset(public_resource(RESOURCES[dataset.resource])(), dataset.queryset())
+    contents = {file_format: write_spreadsheet(rows, file_format) for file_format in ("csv", "xlsx", "ods")}
+    # JSON is read by programs, not spreadsheets: the cells as they are, without
+    # the apostrophe that keeps a spreadsheet from running text as a formula.
+    records = [{header: restore(cell) for header, cell in zip(rows.headers, row)} for row in rows]
+    contents["json"] = json.dumps(records, ensure_ascii=False, indent=1, default=str).encode()
+    return contents
 
 
 def size_label(size):

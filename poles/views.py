@@ -206,8 +206,10 @@ class OpenDataView(TemplateView):
 
     def get_context_data(self, **kwargs):
         state = open_data.content_state()
-        datasets = [
-            {
+        datasets = []
+        for dataset in open_data.DATASETS.values():
+            files = open_data.build_files(dataset, state)
+            datasets.append({
                 "dataset": dataset,
                 "rows": dataset.model.objects.published().count(),
                 "last_change": open_data.last_change(dataset, state),
@@ -215,13 +217,11 @@ class OpenDataView(TemplateView):
                     {
                         "format": label,
                         "url": reverse("poles:open-data-file", args=[dataset.slug, file_format]),
-                        "size": open_data.size_label(len(open_data.build_file(dataset, file_format, state).content)),
+                        "size": open_data.size_label(len(files[file_format].content)),
                     }
                     for file_format, label in open_data.FORMATS.items()
                 ],
-            }
-            for dataset in open_data.DATASETS.values()
-        ]
+            })
         return super().get_context_data(datasets=datasets, **kwargs)
 
 
@@ -231,7 +231,7 @@ def open_data_file(request, dataset, file_format):
         raise Http404
     dataset = open_data.DATASETS[dataset]
     state = open_data.content_state()
-    file = open_data.build_file(dataset, file_format, state)
+    file = open_data.build_files(dataset, state)[file_format]
     response = HttpResponse(file.content, content_type=file.content_type)
     response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     etag = '"' + hashlib.sha256(file.content).hexdigest()[:32] + '"'
