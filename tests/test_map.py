@@ -49,8 +49,8 @@ def expected_links(territories):
 
 
 def test_every_territory_of_the_fixture_has_an_outline(prefecture):
-    missing = [t.name for t in Territory.objects.exclude(kind=Territory.Kind.OTHER) if not shape_key(t)
-               or shape_key(t) not in boundaries()["shapes"]]
+    territories = Territory.objects.exclude(kind=Territory.Kind.OTHER)
+    missing = [t.name for t in territories if shape_key(t) not in boundaries()["shapes"]]
     assert not missing
 
 
@@ -61,14 +61,17 @@ def test_every_commune_of_the_departement_has_an_outline():
     assert {"commune:04112", "commune:04088", "commune:04209", "commune:04070"} <= set(communes)
 
 
+def pole_territories(slug):
+    return lambda: Territory.objects.filter(Q(poles__slug=slug) | Q(centred_poles__slug=slug))
+
+
 @pytest.mark.parametrize(
     "url, territories",
     [
-        ("/poles/pass/", lambda: [*Pole.objects.get(slug="pass").territories.all(),
-                                  *Pole.objects.get(slug="pass").centres.all()]),
-        ("/poles/capenergies/", lambda: [*Pole.objects.get(slug="capenergies").territories.all(),
-                                         *Pole.objects.get(slug="capenergies").centres.all()]),
-        ("/territoires/manosque/", lambda: Territory.objects.filter(slug__in=["manosque", "alpes-de-haute-provence"])),
+        ("/poles/pass/", pole_territories("pass")),
+        ("/poles/capenergies/", pole_territories("capenergies")),
+        ("/territoires/manosque/", lambda: Territory.objects.filter(
+            slug__in=["manosque", "alpes-de-haute-provence"])),
         ("/territoires/provence-alpes-cote-d-azur/", lambda: Territory.objects.filter(
             Q(slug="provence-alpes-cote-d-azur") | Q(parent__slug="provence-alpes-cote-d-azur"))),
         ("/", lambda: Territory.objects.filter(Q(poles__isnull=False) | Q(centred_poles__isnull=False))),
@@ -168,14 +171,16 @@ def test_build_boundaries_unites_communes_into_departements_and_regions(tmp_path
         ("04001", "COMD", 0, box(6.0, 44.0, 6.05, 44.05).wkb_hex),  # a delegated commune: ignored
     ]
     output = tmp_path / "boundaries.json"
-    call_command("build_boundaries", source=wheel_with(tmp_path, squares), communes_of=["04"], output=output,
-                 stdout=io.StringIO())
+    source = wheel_with(tmp_path, squares)
+    call_command("build_boundaries", source=source, communes_of=["04"], output=output, stdout=io.StringIO())
     data = json.loads(output.read_text())
-    assert set(data["shapes"]) == {"commune:04001", "commune:04002", "departement:04", "departement:05", "region:93"}
+    assert set(data["shapes"]) == {
+        "commune:04001", "commune:04002", "departement:04", "departement:05", "region:93"
+    }
     assert data["context"] == ["departement:04", "departement:05", "region:93"]
     assert "Licence Ouverte" in data["licence"]
     # Lambert-93 puts 6° E 44° N at (940.6 km, 6326.9 km); y points south, in units of 100 m.
     x0, y0, x1, y1 = data["shapes"]["region:93"]["box"]
     assert 9390 <= x0 <= 9406 and x1 <= 9570 and -63500 < y0 < y1 <= -63268
-    departement = data["shapes"]["departement:04"]
-    assert departement["d"].startswith("M") and departement["d"].endswith("z") and departement["d"].count("M") == 1
+    path = data["shapes"]["departement:04"]["d"]  # the two communes' squares, united
+    assert path.startswith("M") and path.endswith("z") and path.count("M") == 1

