@@ -286,6 +286,8 @@ class Hit:
     title: str
     snippet: str
     detail: str
+    title_in_french: bool = False
+    snippet_in_french: bool = False
 
     @property
     def kind_label(self):
@@ -328,9 +330,13 @@ class Results:
         if page.stop <= page.start:
             return []
         rows = self.engine.hits(self.words, self.language, self.kind, page.start, page.stop - page.start)
+        # On an English page, French text shown for want of English is marked lang="fr".
+        english = self.language != "fr"
         return [
-            Hit(kind=kind, url=url(kind, slug), title=highlighted(title), snippet=highlighted(snippet), detail=detail)
-            for kind, slug, detail, title, snippet in rows
+            Hit(kind=kind, url=url(kind, slug), title=highlighted(title), snippet=highlighted(snippet), detail=detail,
+                title_in_french=english and bool(title_is_french),
+                snippet_in_french=english and bool(body_is_french))
+            for kind, slug, detail, title_is_french, body_is_french, title, snippet in rows
         ]
 
 
@@ -360,7 +366,7 @@ class SQLiteEngine:
         weights = [0.0] * 6
         weights[first:first + 3] = self.WEIGHTS
         sql = (
-            "SELECT e.kind, e.slug, e.detail,"
+            "SELECT e.kind, e.slug, e.detail, e.title_en = e.title, e.body_en = e.body,"
             f" highlight(poles_searchentry_fts, {first}, %s, %s),"
             f" snippet(poles_searchentry_fts, {first + 1}, %s, %s, '…', 30)"
             " FROM poles_searchentry_fts JOIN poles_searchentry e ON e.id = poles_searchentry_fts.rowid"
@@ -411,7 +417,7 @@ class PostgreSQLEngine:
             f" FROM poles_searchentry e, query WHERE e.search_{language} @@ query.q"
             + (" AND e.kind = %s" if kind else "")
             + f" ORDER BY rank DESC, e.title{suffix}, e.id LIMIT %s OFFSET %s)"
-            " SELECT e.kind, e.slug, e.detail,"
+            " SELECT e.kind, e.slug, e.detail, e.title_en = e.title, e.body_en = e.body,"
             f" ts_headline('{config}', e.title{suffix}, query.q, %s),"
             # A short text is shown whole, as FTS5's snippet() does.
             f" ts_headline('{config}', e.body{suffix}, query.q,"

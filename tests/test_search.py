@@ -28,7 +28,7 @@ def found(client, query, **params):
     """The addresses of the results, in order (first page)."""
     page = results_page(client, query, **params)
     hits = page.split('class="fr-raw-list portal-search-results"', 1)
-    return re.findall(r'<h3 class="fr-h5 fr-mb-1w"><a href="([^"]+)">', hits[1]) if len(hits) == 2 else []
+    return re.findall(r'<h3 class="fr-h5 fr-mb-1w"><a href="([^"]+)"', hits[1]) if len(hits) == 2 else []
 
 
 def count_heading(page):
@@ -403,8 +403,14 @@ def test_english_pages_search_the_english_text_with_french_as_fallback(client, s
     assert found(client, "power") == []
     response = client.get("/en/recherche/", {"q": "power"})
     assert response.status_code == 200
-    assert re.findall(r'<h3 class="fr-h5 fr-mb-1w"><a href="([^"]+)">', response.content.decode()) == [
-        "/en/poles/capenergies/"]
-    # A project without English text is found by its French one.
+    page = response.content.decode()
+    assert re.findall(r'<h3 class="fr-h5 fr-mb-1w"><a href="([^"]+)"', page) == ["/en/poles/capenergies/"]
+    # The pole's name has no English: shown in French, and said to be French.
+    assert '<a href="/en/poles/capenergies/" lang="fr">' in page
+    assert '<p class="fr-mb-0">' in page and "clean <mark>power</mark>" in page
+    # A project without English text is found by its French one, marked French.
     page = client.get("/en/recherche/", {"q": "fusion"}).content.decode()
-    assert 'href="/en/projets/iter/"' in page
+    assert '<a href="/en/projets/iter/" lang="fr">' in page
+    assert '<p class="fr-mb-0" lang="fr"><mark>Fusion</mark> nucléaire.</p>' in page
+    # French pages need no such mark.
+    assert 'lang="fr">' not in results_page(client, "fusion").split('<main', 1)[1]
