@@ -479,13 +479,16 @@ class PortalResource(resources.ModelResource):
         return {field.column_name: name for name, field in self.fields.items()}
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        """The library's, without the fields of an updated row that keep their stored value."""
-        errors = {**(import_validation_errors or {}), **{name: [] for name in self._unchanged}}
-        try:
-            super().validate_instance(instance, errors, validate_unique)
-        except ValidationError as error:
-            raise ValidationError({name: messages for name, messages in error.error_dict.items() if messages})
-        # (the library excludes the fields that already have an error: an empty list excludes them too)
+        """The library's, except that an updated row's fields that keep their
+        stored value are not checked again."""
+        errors = dict(import_validation_errors or {})
+        if self._meta.clean_model_instances:
+            try:
+                instance.full_clean(exclude=[*errors, *self._unchanged], validate_unique=validate_unique)
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def save_m2m(self, instance, row, **kwargs):
         """The library's, with each cell read once a row (see _related)."""
@@ -682,7 +685,8 @@ class BulkSaveMixin:
         self._creates, self._updates, self._relations = [], [], {}
 
     def get_queryset(self):
-        # The relations compared to find unchanged rows, in one query each.
+        # The relations an export writes, in one query each (the import's
+        # CachedKeyInstanceLoader reads them as ids instead).
         options = self._meta.model._meta
         many_to_many = [field.name for field in options.many_to_many]
         foreign_keys = [field.name for field in options.concrete_fields if field.many_to_one]
@@ -697,7 +701,8 @@ class BulkSaveMixin:
         related = [field.name for field in instance._meta.concrete_fields
                    if field.many_to_one and getattr(instance, field.attname) is not None]
         try:
-            instance.full_clean(exclude=[*errors, *related], validate_unique=False, validate_constraints=False)
+            instance.full_clean(exclude=[*errors, *related, *self._unchanged],
+                                validate_unique=False, validate_constraints=False)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         for message in self.broken_constraints(instance):
@@ -721,9 +726,9 @@ class BulkSaveMixin:
     def save_m2m(self, instance, row, **kwargs):
         if not self._bulk:
             return super().save_m2m(instance, row, **kwargs)
-        for field in self.get_import_fields():
-            if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row:
-                self._relations.setdefault(field.attribute, []).append((instance, field.clean(row)))
+        for field in self._many_to_many:
+            if field.column_name in row:
+                self._relations.setdefault(field.attribute, []).append((instance, self._related(field, row)))
 
     def after_import(self, dataset, result, **kwargs):
         if self._bulk and not (result.has_errors() or result.has_validation_errors()):
@@ -785,28 +790,36 @@ class BulkSaveMixin:
             )
 
     def _write_relations(self, written):
-        """Replaces the relations the file gives; returns every written record's
-        relations, {field: {record id: [(link id, related id)]}}, for the history."""
+        """Adds and removes the links that make each relation the file gives what
+        its cell says (the others keep their link, as the library's set() does);
+        returns every written record's relations, {field: {record id: [(link id,
+        related id)]}}, for the history."""
         model = self._meta.model
+        connection = connections[router.db_for_write(model)]
+        quote = connection.ops.quote_name
         for attribute, rows in self._relations.items():
             field = model._meta.get_field(attribute)
             through = field.remote_field.through
             source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-            through.objects.filter(**{f"{source}__in": [instance.pk for instance, _ in rows]}).delete()
-            through.objects.bulk_create(
-                [through(**{f"{source}_id": instance.pk, f"{target}_id": related.pk})
-                 for instance, related_records in rows for related in related_records],
-                batch_size=self.batch_size,
-            )
-        links = {}
-        for field in model._meta.many_to_many:
-            through = field.remote_field.through
-            source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-            links[field.name] = {}
-            pairs = through.objects.filter(**{f"{source}__in": [instance.pk for instance in written]})
-            for link_id, record_id, related_id in pairs.values_list("id", f"{source}_id", f"{target}_id"):
-                links[field.name].setdefault(record_id, []).append((link_id, related_id))
-        return links
+            stored = self.links[attribute] if self.links is not None else current_links(
+                model, [instance.pk for instance, _ in rows if instance.pk])[attribute]
+            removed, added = [], []
+            for instance, related_records in rows:
+                wanted = {related.pk for related in related_records}
+                links = stored.get(instance.pk, ())
+                removed += [link_id for link_id, related in links if related not in wanted]
+                added += [(instance.pk, related) for related in wanted - {related for _, related in links}]
+            if removed:
+                through.objects.filter(pk__in=removed).delete()
+            if added:
+                table = through._meta.db_table
+                columns = (through._meta.get_field(source).column, through._meta.get_field(target).column)
+                with connection.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO {quote(table)} ({quote(columns[0])}, {quote(columns[1])}) VALUES (%s, %s)",
+                        added,
+                    )
+        return current_links(model, [instance.pk for instance in written])
 
 
 class ProjectResource(BulkSaveMixin, PortalResource):
