@@ -13,11 +13,14 @@ word becomes a quoted prefix term ("lav" finds "lavande"); every word must
 match. Operators and punctuation (quotes, *, NEAR, OR, parentheses…) are
 plain words or nothing.
 """
+import functools
 import html
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+
+import markdown
 
 from django.db import connection, transaction
 from django.urls import reverse
@@ -27,7 +30,7 @@ from django.utils.safestring import mark_safe
 
 from . import cache
 from .models import Page, PolicyItem, Pole, Project, SearchEntry, Territory, Theme
-from .templatetags.poles_tags import render_markdown
+from .templatetags.poles_tags import MARKDOWN_OPTIONS
 
 Kind = SearchEntry.Kind
 LANGUAGES = ("fr", "en")
@@ -49,10 +52,23 @@ BATCH = 500
 # --- The text of each record -------------------------------------------------
 
 
+_markdown = threading.local()
+# What Markdown could change in a text (emphasis, links, code, headings, lists,
+# HTML, entities, abbreviations); a text without any is read as it is.
+MARKDOWN_SYNTAX = re.compile(r"[*_`\[\]<>&#\\]|^\s*(?:[-+]|\d+[.)])\s|\n\s*[=-]+\s*$", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=512)
 def plain(markdown_text):
-    """Markdown as the reader sees it, without markup."""
-    text = html.unescape(strip_tags(render_markdown(markdown_text)))
-    return clean(text)
+    """Markdown as the reader sees it, without markup. One converter per thread,
+    reused (building one costs more than converting a text); the same text (an
+    English field falling back to French) converted once."""
+    if not MARKDOWN_SYNTAX.search(markdown_text or ""):
+        return clean(markdown_text)
+    converter = getattr(_markdown, "converter", None)
+    if converter is None:
+        converter = _markdown.converter = markdown.Markdown(**MARKDOWN_OPTIONS)
+    return clean(html.unescape(strip_tags(converter.reset().convert(markdown_text or ""))))
 
 
 def clean(text):
@@ -61,7 +77,7 @@ def clean(text):
 
 
 def joined(*parts):
-    return "\n".join(clean(part) for part in parts if part and clean(part))
+    return "\n".join(text for text in map(clean, parts) if text)
 
 
 def names(records):

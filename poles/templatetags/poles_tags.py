@@ -18,11 +18,13 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title", "hreflang"}, "abbr": {"title"}}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto", "tel"}
+# How editors' Markdown is read (the site search reads it the same way).
+MARKDOWN_OPTIONS = {"extensions": ["abbr", "sane_lists"], "output_format": "html"}
 
 
 def render_markdown(text):
     """Markdown to HTML, sanitised with nh3 so that no script or frame survives."""
-    html = markdown_lib.markdown(text or "", extensions=["abbr", "sane_lists"], output_format="html")
+    html = markdown_lib.markdown(text or "", **MARKDOWN_OPTIONS)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
