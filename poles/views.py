@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.utils.cache import add_never_cache_headers
 from django.views.generic import DetailView, ListView, TemplateView
@@ -282,6 +282,14 @@ class SearchView(TemplateView):
                 all_count=sum(results.counts.values()),
             )
         return super().get_context_data(**context, **kwargs)
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if context["query"]:
+            # Any text makes a new address: results are not stored in the public
+            # page cache (poles/cache.py), which a stream of queries would flood.
+            patch_cache_control(response, no_cache=True)
+        return response
 
 
 def health(request):

@@ -172,6 +172,13 @@ def test_queries_do_not_grow_with_the_results(client, site, make_projects, djang
         client.get(SEARCH, {"q": "projet"})
 
 
+def test_results_are_not_kept_in_the_shared_page_cache(client, site):
+    """Each query is a new address: a stream of them must not flood the page cache."""
+    assert "no-cache" in client.get(SEARCH, {"q": "iter"})["Cache-Control"]
+    SearchEntry.objects.filter(kind="project").delete()  # no content signal: only a fresh page shows it
+    assert found(client, "iter") == []
+
+
 def test_the_empty_search_page_invites_to_search_without_a_query(client, site, django_assert_num_queries):
     with django_assert_num_queries(0):
         page = client.get(SEARCH).content.decode()
