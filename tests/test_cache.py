@@ -91,6 +91,15 @@ def test_a_second_visit_is_served_from_the_cache_without_queries(client, prefect
     assert second.content == first.content
 
 
+def test_a_page_from_the_cache_has_the_headers_it_was_rendered_with(client, prefecture):
+    rendered = client.get("/poles/capenergies/")
+    cached = client.get("/poles/capenergies/")
+    assert cached["X-Cache"] == "HIT"
+    for header in ["Content-Security-Policy", "Permissions-Policy", "X-Frame-Options", "Referrer-Policy",
+                   "X-Content-Type-Options", "Cross-Origin-Opener-Policy", "Content-Type", "Content-Language"]:
+        assert cached[header] == rendered[header], header
+
+
 def test_an_edit_through_the_admin_form_reaches_visitors_at_once(client, editor_client, prefecture):
     assert "Un nouveau résumé." not in cached_visit(client, "/poles/capenergies/")
     pole = Pole.objects.get(slug="capenergies")
@@ -228,3 +237,32 @@ def test_with_redis_down_pages_are_served_uncached_and_edits_still_saved(client,
     pole.summary_fr = "Écrit pendant la panne."
     pole.save()
     assert "Écrit pendant la panne." in visit(client, "/poles/capenergies/")
+
+
+def test_static_files_are_immutable_for_a_year_and_compressed(client, db, settings, tmp_path):
+    """As collectstatic and whitenoise serve them in production: hashed names, Brotli and gzip."""
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+    # The portal's own files only: every app's would take a minute to compress.
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    settings.WHITENOISE_USE_FINDERS = False
+    settings.WHITENOISE_AUTOREFRESH = False
+    call_command("collectstatic", interactive=False, verbosity=0)
+    hashed = next(path.name for path in (tmp_path / "static" / "css").iterdir()
+                  if path.name.startswith("portal.") and path.suffix == ".css")
+    url = f"/static/css/{hashed}"
+
+    def fetch(**headers):
+        response = client.get(url, headers=headers)
+        response.close()
+        return response
+
+    plain = fetch()
+    assert plain.status_code == 200
+    # At least a year (whitenoise gives hashed files ten), never asked again.
+    max_age = int(plain["Cache-Control"].split("max-age=")[1].split(",")[0])
+    assert max_age >= 31536000 and "immutable" in plain["Cache-Control"]
+    brotli = fetch(**{"Accept-Encoding": "br, gzip"})
+    assert brotli["Content-Encoding"] == "br" and "Accept-Encoding" in brotli["Vary"]
+    assert fetch(**{"Accept-Encoding": "gzip"})["Content-Encoding"] == "gzip"
