@@ -21,14 +21,13 @@ import unicodedata
 from dataclasses import dataclass
 
 import markdown
-
 from django.db import connection, transaction
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
-from . import cache
 from .models import Page, PolicyItem, Pole, Project, SearchEntry, Territory, Theme
 from .templatetags.poles_tags import MARKDOWN_OPTIONS
 
@@ -85,8 +84,6 @@ def names(records):
 
 
 def published_related(name, model):
-    from django.db.models import Prefetch
-
     return Prefetch(name, queryset=model.objects.published())
 
 
@@ -260,8 +257,6 @@ def rebuild():
             # The FTS5 table rewritten from the text table, in case it was damaged.
             with connection.cursor() as cursor:
                 cursor.execute("INSERT INTO poles_searchentry_fts(poles_searchentry_fts) VALUES ('rebuild')")
-    # Cached result pages were made from the old index.
-    cache.content_changed()
     return SearchEntry.objects.count()
 
 
