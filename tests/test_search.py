@@ -6,6 +6,7 @@ import re
 from html import unescape
 
 import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connection
@@ -377,6 +378,21 @@ def test_hostile_queries_answer_a_normal_page(client, site):
         assert "<h1>Rechercher sur le site</h1>" in page, query
         assert "<script>alert(1)" not in page
     assert SearchEntry.objects.count() == 12  # nothing was dropped
+
+
+@hypothesis_settings(max_examples=150, deadline=None, database=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=300) | st.lists(st.sampled_from(
+    ['"', "*", "NEAR", "OR", "AND", "NOT", "(", ")", "-", "^", ":", "'", "\\", "{", "}", "lav", "é", "&", "|", "!"]
+)).map(" ".join))
+def test_no_text_whatsoever_breaks_either_engine(site, query):
+    """Any text, operators in any order: the engine answers, counts agree with the page."""
+    from poles import search
+
+    results = search.search(query)
+    if results is not None:
+        hits = results[0:10]
+        assert len(hits) == min(results.count(), 10)
 
 
 def test_operators_are_words_not_syntax(client, site, pole):
