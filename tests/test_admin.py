@@ -45,7 +45,7 @@ def pole_form_data(pole, **changes):
     """The pole change form as the browser would post it, with some fields changed."""
     data = {
         "name_fr": pole.name_fr, "name_en": pole.name_en or "", "acronym": pole.acronym, "slug": pole.slug,
-        "title_fr": pole.title_fr, "title_en": "", "order": pole.order, "status": pole.status,
+        "title_fr": pole.title_fr, "title_en": pole.title_en or "", "order": pole.order, "status": pole.status,
         "successor": "", "labelled_on": pole.labelled_on or "", "labelled_by_fr": pole.labelled_by_fr or "",
         "labelled_by_en": "", "summary_fr": pole.summary_fr, "summary_en": pole.summary_en or "",
         "body_fr": pole.body_fr or "", "body_en": "", "website": pole.website,
