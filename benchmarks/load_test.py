@@ -175,12 +175,17 @@ class Browser:
         return "refused" if status == 200 else f"failed ({status})"
 
 
-def editor(port, password, targets, edits, interval, token, journal):
-    """Saves the pole's summary and the key figure in turn, `edits` times each."""
+def editor(port, password, targets, edits, duration, token, journal):
+    """Saves the pole's summary and the key figure in turn, `edits` times each
+    at most, spread over `duration` seconds and never beyond."""
     browser = Browser(port)
     browser.login(password)
     pole_path, figure_path = targets
+    interval = duration * 0.8 / edits
+    deadline = time.monotonic() + duration - interval
     for number in range(1, edits + 1):
+        if time.monotonic() > deadline:
+            break
         summary = (f"Résumé modifié n°{number} ({token})", f"Summary changed no. {number} ({token})")
         outcome = browser.save(pole_path, "pole_form", {"summary_fr": summary[0], "summary_en": summary[1]})
         journal.append(("pole", number, summary, outcome))
@@ -390,8 +395,8 @@ def main():
         workers = [
             threading.Thread(target=editor, args=(
                 port, password, (f"/admin/poles/pole/{pole.pk}/change/", f"/admin/poles/keyfigure/{figure.pk}/change/"),
-                args.edits, args.duration * 0.8 / args.edits, token, journal)),
-            threading.Thread(target=importer, args=(env, imports, args.duration * 0.15, import_results)),
+                args.edits, args.duration, token, journal)),
+            threading.Thread(target=importer, args=(env, imports, args.duration * 0.05, import_results)),
         ]
         outage = []
         if args.outage:
@@ -466,6 +471,7 @@ def report(args, result, journal, import_results, outage, problems):
           f"{args.connections} connections")
     print(f"Statuses     {json.dumps(statuses, sort_keys=True)}; non-2xx: {non_2xx}"
           + (f" (503 while the database was stopped: {statuses.get('503', 0)})" if args.outage else ""))
+    print(f"Page cache   {json.dumps(result['cache'], sort_keys=True)} (X-Cache; every save empties it)")
     print(f"Socket errors {result['socket_errors']}")
     print(f"Machine      load average {' '.join(f'{load:.1f}' for load in os.getloadavg())} at the end "
           f"({os.cpu_count()} cores, shared)")

@@ -162,6 +162,15 @@ def test_restored_records_have_one_complete_history_version(backed_up):
     assert {link.territory.slug for link in version.territories.all()} == {"bassin-manosque", "provence-alpes-cote-d-azur"}
 
 
+def test_the_site_search_finds_restored_content(backed_up, client):
+    folder, _ = backed_up
+    restore(folder)
+
+    page = client.get("/recherche/", {"q": "Capenergies"}).content.decode()
+
+    assert 'href="/poles/capenergies/"' in page
+
+
 def test_editors_can_add_records_after_a_restore(backed_up):
     """Key figures keep their ids: the database's counters must be moved past them."""
     folder, _ = backed_up

@@ -1,10 +1,10 @@
 """Brings a backup_content folder back into an empty database, all or nothing."""
+import io
 import json
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
@@ -13,9 +13,6 @@ from django.utils import translation
 from poles.models import CONTENT_MODELS
 
 from .backup_content import BACKUP_FORMAT, CONTENT_FILE, MANIFEST_FILE, applied_migrations, sha256
-
-# Another helper's command, run when it exists: the search index is derived data.
-DERIVED_DATA_COMMANDS = ("rebuild_search_index",)
 
 
 class Command(BaseCommand):
@@ -37,11 +34,8 @@ class Command(BaseCommand):
                 self.refuse_existing_content()
                 restored = self.load(folder, manifest)
                 self.write_history(manifest)
-                for name in DERIVED_DATA_COMMANDS:
-                    if name in get_commands():
-                        call_command(name, verbosity=0)
-                # Pages cached while the database was empty must not outlive the restore.
-                transaction.on_commit(cache.clear)
+                # Derived data: the search index (cached pages are forgotten at each save).
+                call_command("rebuild_search_index", stdout=io.StringIO())
         except DatabaseError as error:
             raise CommandError(f"La restauration a échoué, rien n'a été écrit : {error}") from None
         self.stdout.write(self.style.SUCCESS(
