@@ -437,3 +437,5 @@ def test_english_pages_search_the_english_text_with_french_as_fallback(client, s
     assert '<p class="fr-mb-0" lang="fr"><mark>Fusion</mark> nucléaire.</p>' in page
     # French pages need no such mark.
     assert 'lang="fr">' not in results_page(client, "fusion").split('<main', 1)[1]
+    # The header's search of an English page stays in English.
+    assert '<form class="fr-search-bar" action="/en/recherche/"' in client.get("/en/").content.decode()
