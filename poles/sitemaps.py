@@ -1,4 +1,5 @@
-"""sitemap.xml: every published page with its last change, for search engines."""
+"""sitemap.xml: every published page with its last change, for search engines,
+in French and in English (/en/…), each with its other-language alternate."""
 from django.contrib.sitemaps import Sitemap
 from django.db.models import Max
 from django.urls import reverse
@@ -6,7 +7,15 @@ from django.urls import reverse
 from .models import Page, Pole, Project, Territory, Theme
 
 
-class ContentSitemap(Sitemap):
+class TranslatedSitemap(Sitemap):
+    """Each page once per language, with hreflang alternates (x-default: French)."""
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+
+class ContentSitemap(TranslatedSitemap):
     """The published records of one model, each at its own page."""
 
     model = None
@@ -51,7 +60,7 @@ class SitePageSitemap(ContentSitemap):
         return super().items().filter(slug__in=slugs)
 
 
-class ListSitemap(Sitemap):
+class ListSitemap(TranslatedSitemap):
     """Pages made of lists of records: changed when one of the records they show changes."""
 
     priority = 0.8

@@ -5,7 +5,9 @@ import datetime
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.utils.http import http_date
 from hypothesis import HealthCheck, settings
 
@@ -18,9 +20,21 @@ from poles.models import Pole, Project, Territory, Theme
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
 
+@pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """Schemathesis calls the real WSGI handler, whose request signals close the
+    database connection (and with it the test's transaction, on PostgreSQL);
+    Django's test client disconnects them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @schema.parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_answer_matches_the_schema(case, project, drafts):
+def test_every_answer_matches_the_schema(case, project, drafts, wsgi_keeps_the_test_connection):
     """Status codes, content types and bodies are those the schema describes,
     for generated paths and parameters, and no answer is a server error."""
     case.call_and_validate()
@@ -257,3 +271,24 @@ QUERIES = {
     "/api/projets/iter/": 4,
     "/api/poles/capenergies/": 5,
 }
+
+
+@pytest.mark.parametrize("query", ["page=", "page=0", "page=last", "page=deux"])
+def test_a_page_that_is_not_a_number_from_1_is_not_found(client, project, query):
+    response = client.get(f"/api/projets/?{query}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Cette page n'existe pas."}
+
+
+@pytest.mark.parametrize("query", ["par_page=", "par_page=0", "par_page=-3", "par_page=dix"])
+def test_a_page_size_that_is_not_a_number_from_1_is_refused(client, project, query):
+    response = client.get(f"/api/projets/?{query}")
+    assert response.status_code == 400
+    assert list(response.json()["parametres"]) == ["par_page"]
+
+
+def test_a_key_with_a_nul_character_names_nothing(client, project):
+    for url in ["/api/projets/?thematique=sol%00aire", "/api/poles/?territoire=04%00", "/api/territoires/?code=%00"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.json()["resultats"] == []

@@ -76,12 +76,22 @@ def test_sitemap_lists_every_published_page_with_its_last_change(client, site_pa
         "/gestion-des-cookies/", "/poles/capenergies/", "/projets/iter/", "/thematiques/solaire/",
         "/territoires/manosque/", "/territoires/paca/",
     }
-    assert set(entries) == expected
+    assert set(entries) == expected | {f"/en{url}" for url in expected}
+    # Each page names its version in the other language, French by default.
+    alternates = {
+        link.get("hreflang"): link.get("href")
+        for url in urlset.findall(f"{SITEMAP}url") if url.find(f"{SITEMAP}loc").text.endswith("/en/projets/iter/")
+        for link in url.findall("{http://www.w3.org/1999/xhtml}link")
+    }
+    assert alternates == {
+        "fr": "http://testserver/projets/iter/", "en": "http://testserver/en/projets/iter/",
+        "x-default": "http://testserver/projets/iter/",
+    }
     assert entries["/poles/capenergies/"].text == Pole.objects.get(slug="capenergies").updated_at.date().isoformat()
     assert entries["/projets/"].text == project.updated_at.date().isoformat()
-    assert all(lastmod is not None for url, lastmod in entries.items() if url != "/donnees/api/")
+    assert all(lastmod is not None for url, lastmod in entries.items() if not url.endswith("/donnees/api/"))
     # Every address listed answers.
-    for url in expected:
+    for url in entries:
         assert client.get(url).status_code == 200, url
 
 

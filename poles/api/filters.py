@@ -1,10 +1,33 @@
 """The API's list filters. A pole, theme or territory that does not exist (or
 is not published) gives an empty list, as a search would; a `type` or `statut`
 outside its list of values is an error (400) naming the allowed values."""
+from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
 from ..models import Pole, Project, Territory, Theme
+
+
+class KeyField(forms.CharField):
+    """Any text, a NUL character included: like any key that names nothing, it
+    gives an empty list, not an error (see KeyFilterSet)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
+class KeyFilter(filters.CharFilter):
+    field_class = KeyField
+
+
+class KeyFilterSet(filters.FilterSet):
+    def filter_queryset(self, queryset):
+        # PostgreSQL refuses a NUL in a query, and no key contains one.
+        if any(isinstance(value, str) and "\x00" in value for value in self.form.cleaned_data.values()):
+            return queryset.none()
+        return super().filter_queryset(queryset)
 
 
 def published_poles(value):
@@ -47,10 +70,10 @@ TERRITORY_HELP = (
 )
 
 
-class ProjectFilter(filters.FilterSet):
-    pole = filters.CharFilter(method="filter_pole", help_text=POLE_HELP)
-    thematique = filters.CharFilter(method="filter_theme", help_text=THEME_HELP)
-    territoire = filters.CharFilter(method="filter_territory", help_text=TERRITORY_HELP)
+class ProjectFilter(KeyFilterSet):
+    pole = KeyFilter(method="filter_pole", help_text=POLE_HELP)
+    thematique = KeyFilter(method="filter_theme", help_text=THEME_HELP)
+    territoire = KeyFilter(method="filter_territory", help_text=TERRITORY_HELP)
     type = choice_filter("kind", Project.Kind.choices, "Type de projet.")
     statut = choice_filter("status", Project.Status.choices, "Statut du projet.")
 
@@ -68,9 +91,9 @@ class ProjectFilter(filters.FilterSet):
         return records_linked(queryset, "territories", published_territories(value))
 
 
-class PoleFilter(filters.FilterSet):
-    thematique = filters.CharFilter(method="filter_theme", help_text=THEME_HELP)
-    territoire = filters.CharFilter(
+class PoleFilter(KeyFilterSet):
+    thematique = KeyFilter(method="filter_theme", help_text=THEME_HELP)
+    territoire = KeyFilter(
         method="filter_territory", help_text=TERRITORY_HELP + " Territoires couverts et villes centres."
     )
     statut = choice_filter("status", Pole.Status.choices, "Statut du pôle.")
@@ -89,8 +112,8 @@ class PoleFilter(filters.FilterSet):
         return queryset.filter(Q(pk__in=covered.values("pk")) | Q(pk__in=centred.values("pk")))
 
 
-class ThemeFilter(filters.FilterSet):
-    pole = filters.CharFilter(method="filter_pole", help_text=POLE_HELP + " Les thématiques de ce pôle.")
+class ThemeFilter(KeyFilterSet):
+    pole = KeyFilter(method="filter_pole", help_text=POLE_HELP + " Les thématiques de ce pôle.")
 
     class Meta:
         model = Theme
@@ -100,11 +123,11 @@ class ThemeFilter(filters.FilterSet):
         return records_linked(queryset, "poles", published_poles(value))
 
 
-class TerritoryFilter(filters.FilterSet):
-    pole = filters.CharFilter(
+class TerritoryFilter(KeyFilterSet):
+    pole = KeyFilter(
         method="filter_pole", help_text=POLE_HELP + " Les territoires couverts par ce pôle et ses villes centres."
     )
-    code = filters.CharFilter(method="filter_code", help_text=TERRITORY_HELP)
+    code = KeyFilter(method="filter_code", help_text=TERRITORY_HELP)
     type = choice_filter("kind", Territory.Kind.choices, "Type de territoire.")
 
     class Meta:

@@ -56,7 +56,10 @@ class Pagination(pagination.PageNumberPagination):
     page_query_description = "Numéro de la page (à partir de 1)."
     page_size_query_description = f"Nombre de résultats par page (20 par défaut, {max_page_size} au plus)."
     invalid_page_message = "Cette page n'existe pas."
-    last_page_strings = ()  # "page=last" would be the only page that is not a number
+
+    def get_page_number(self, request, paginator):
+        """An empty `page=` is no page (DRF would take it as page 1): 404."""
+        return request.query_params.get(self.page_query_param, 1)
 
     def get_page_size(self, request):
         """Capped at 100; anything but a whole number from 1 is refused, not ignored."""
