@@ -14,10 +14,10 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import connections, router
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils import translation
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
-from simple_history.utils import bulk_create_with_history
 
 from . import cache
 from . import search
@@ -325,6 +325,17 @@ def current_links(model, pks):
         for link_id, record_id, related_id in pairs.values_list("id", f"{source}_id", f"{target}_id"):
             links[field.name].setdefault(record_id, []).append((link_id, related_id))
     return links
+
+
+def insert_rows(connection, table, columns, rows):
+    """Plain INSERTs of values ready for the database, sent together."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(table), ", ".join(quote(column) for column in columns), ", ".join(["%s"] * len(columns)))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def column(attribute, name, widget=None, default=fields.NOT_PROVIDED):
@@ -735,7 +746,7 @@ class BulkSaveMixin:
             self._write()
         super().after_import(dataset, result, **kwargs)
 
-    def _update_rows(self, instances):
+    def _update_rows(self, instances, values):
         """One plain UPDATE per row, sent together: Django's bulk_update builds a
         CASE expression per row and per column, slower than this by far."""
         if not instances:
@@ -751,9 +762,7 @@ class BulkSaveMixin:
         )
         with connection.cursor() as cursor:
             cursor.executemany(sql, [
-                [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in columns]
-                + [instance.pk]
-                for instance in instances
+                [values[instance.pk][field.attname] for field in columns] + [instance.pk] for instance in instances
             ])
 
     def _write(self):
@@ -761,32 +770,62 @@ class BulkSaveMixin:
         relations as the library's own history would record them."""
         model = self._meta.model
         model.objects.bulk_create(self._creates, batch_size=self.batch_size)
-        self._update_rows(self._updates)
         written = self._creates + self._updates
         if not written:
             return
+        # Each record's columns as the database takes them, for its row and its version.
+        connection = connections[router.db_for_write(model)]
+        columns = model._meta.concrete_fields
+        values = {
+            instance.pk: {field.attname: field.get_db_prep_save(getattr(instance, field.attname), connection)
+                          for field in columns}
+            for instance in written
+        }
+        self._update_rows(self._updates, values)
         # save() and its signals are bypassed: the cached public pages are forgotten here.
         cache.content_changed()
         links = self._write_relations(written)
         # Nor does the search index follow by itself: every written record at once.
         search.update_index(model, [instance.pk for instance in written])
-        # A new record's version is a creation ("+"), an updated one's a change ("~").
-        history = [
-            version
-            for records, update in ((self._creates, False), (self._updates, True)) if records
-            for version in model.history.bulk_history_create(
-                records, batch_size=self.batch_size, update=update,
-                default_user=self._user, default_change_reason="Import de tableur",
-            )
-        ]
-        for field in model.history.model._history_m2m_fields:
+        if getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+            self._write_history(written, values, links)
+
+    def _write_history(self, written, values, links):
+        """One version a record, as simple_history's bulk_history_create writes it
+        (a creation "+" or a change "~", the import's user and reason), all with
+        the import's time; then each version's relations. In plain INSERTs:
+        building and compiling a model instance a version costs far more."""
+        model = self._meta.model
+        history_model = model.history.model
+        connection = connections[router.db_for_write(history_model)]
+        now = timezone.now()
+        user = self._user or history_model.get_default_history_user(written[0])
+        created = {instance.pk for instance in self._creates}
+        tracked = [(history_model._meta.get_field(field.name).column, field.attname)
+                   for field in history_model.tracked_fields]
+        date = history_model._meta.get_field("history_date").get_db_prep_save(now, connection)
+        insert_rows(
+            connection, history_model._meta.db_table,
+            [column for column, _ in tracked]
+            + ["history_date", "history_change_reason", "history_type", "history_user_id"],
+            [[values[instance.pk][attname] for _, attname in tracked]
+             + [date, getattr(instance, "_change_reason", None) or "Import de tableur",
+                "+" if instance.pk in created else "~", getattr(getattr(instance, "_history_user", user), "pk", None)]
+             for instance in written],
+        )
+        versions = dict(history_model.objects.filter(history_date=now, id__in=list(values))
+                        .values_list("id", "history_id"))
+        for field in history_model._history_m2m_fields:
             # django-simple-history names a relation's history model "Historical<Model>_<field>".
-            through_history = apps.get_model(model._meta.app_label, f"{model.history.model.__name__}_{field.name}")
+            through_history = apps.get_model(model._meta.app_label, f"{history_model.__name__}_{field.name}")
             source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-            through_history.objects.bulk_create(
-                [through_history(history=version, id=link_id, **{f"{source}_id": version.id, f"{target}_id": related_id})
-                 for version in history for link_id, related_id in links[field.name].get(version.id, ())],
-                batch_size=self.batch_size,
+            options = through_history._meta
+            insert_rows(
+                connection, options.db_table,
+                [options.get_field(name).column for name in ("id", source, target, "history")],
+                [[link_id, record_id, related_id, version]
+                 for record_id, version in versions.items()
+                 for link_id, related_id in links[field.name].get(record_id, ())],
             )
 
     def _write_relations(self, written):
@@ -796,7 +835,6 @@ class BulkSaveMixin:
         related id)]}}, for the history."""
         model = self._meta.model
         connection = connections[router.db_for_write(model)]
-        quote = connection.ops.quote_name
         for attribute, rows in self._relations.items():
             field = model._meta.get_field(attribute)
             through = field.remote_field.through
@@ -811,14 +849,8 @@ class BulkSaveMixin:
                 added += [(instance.pk, related) for related in wanted - {related for _, related in links}]
             if removed:
                 through.objects.filter(pk__in=removed).delete()
-            if added:
-                table = through._meta.db_table
-                columns = (through._meta.get_field(source).column, through._meta.get_field(target).column)
-                with connection.cursor() as cursor:
-                    cursor.executemany(
-                        f"INSERT INTO {quote(table)} ({quote(columns[0])}, {quote(columns[1])}) VALUES (%s, %s)",
-                        added,
-                    )
+            insert_rows(connection, through._meta.db_table,
+                        [through._meta.get_field(source).column, through._meta.get_field(target).column], added)
         return current_links(model, [instance.pk for instance in written])
 
 

@@ -1269,3 +1269,17 @@ def test_an_update_is_checked_on_the_cells_it_changes_not_on_a_stored_value_it_l
     assert (kept.updated, kept.errors) == (1, [])
     assert changed.errors == [(2, "site_internet", "« iter.org » : Saisissez une URL valide.")]
     assert Project.objects.get(slug="iter").title_fr == ("ITER" if dry_run else "ITER, Cadarache")
+
+
+def test_a_new_record_gets_one_creation_version_with_its_lists(prefecture):
+    import_rows("projects", [
+        ["slug", "titre", "pole", "resume", "thematiques", "territoires"],
+        ["centrale-solaire", "Centrale solaire", "Capenergies", "Une centrale.", "solaire;eolien", "04112"],
+    ])
+
+    (version,) = Project.objects.get(slug="centrale-solaire").history.all()
+    assert (version.history_type, version.title_fr, version.title, version.pole.acronym, version.history_user) == (
+        "+", "Centrale solaire", "Centrale solaire", "Capenergies", None)
+    assert version.history_change_reason == "Import de tableur"
+    assert sorted(link.theme.slug for link in version.themes.all()) == ["eolien", "solaire"]
+    assert [link.territory.code for link in version.territories.all()] == ["04112"]
