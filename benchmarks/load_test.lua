@@ -28,33 +28,28 @@ function response(status, headers, body)
   caches[cache] = (caches[cache] or 0) + 1
 end
 
-function done(summary, latency, requests)
+-- A JSON object's members: one thread table, summed over the threads.
+local function totals(name)
   local counts = {}
   for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do
-      counts[status] = (counts[status] or 0) + count
+    for key, count in pairs(thread:get(name)) do
+      counts[key] = (counts[key] or 0) + count
     end
   end
   local parts = {}
-  for status, count in pairs(counts) do
-    table.insert(parts, string.format('"%d": %d', status, count))
+  for key, count in pairs(counts) do
+    table.insert(parts, string.format('"%s": %d', key, count))
   end
-  local cache_counts = {}
-  for _, thread in ipairs(threads) do
-    for cache, count in pairs(thread:get("caches")) do
-      cache_counts[cache] = (cache_counts[cache] or 0) + count
-    end
-  end
-  local cache_parts = {}
-  for cache, count in pairs(cache_counts) do
-    table.insert(cache_parts, string.format('"%s": %d', cache, count))
-  end
+  return table.concat(parts, ", ")
+end
+
+function done(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(
     'RESULT {"requests": %d, "duration_us": %d, "statuses": {%s}, "cache": {%s}, ' ..
     '"socket_errors": {"connect": %d, "read": %d, "write": %d, "timeout": %d}, ' ..
     '"latency_ms": {"mean": %.2f, "p50": %.2f, "p90": %.2f, "p99": %.2f, "max": %.2f}}\n',
-    summary.requests, summary.duration, table.concat(parts, ", "), table.concat(cache_parts, ", "),
+    summary.requests, summary.duration, totals("statuses"), totals("caches"),
     errors.connect, errors.read, errors.write, errors.timeout,
     latency.mean / 1000, latency:percentile(50) / 1000, latency:percentile(90) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000))
