@@ -3,6 +3,8 @@ English under /en/, each page linking to its other version, and French text left
 an English page (an untranslated field) marked lang="fr" for screen readers."""
 import html5lib
 import pytest
+from babel.messages.pofile import read_po
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import Resolver404, resolve
@@ -208,3 +210,15 @@ def test_a_file_downloaded_from_an_english_page_keeps_the_french_labels(client, 
     content = b"".join(response.streaming_content) if response.streaming else response.content
     assert response.status_code == 200
     assert "programme de R&D" in content.decode() and "R&D programme" not in content.decode()
+
+
+def test_every_entry_of_the_english_catalogue_is_translated():
+    """An entry left empty or fuzzy after `make messages` shows in French on English pages."""
+    with open(settings.BASE_DIR / "locale/en/LC_MESSAGES/django.po", "rb") as file:
+        catalogue = read_po(file)
+    untranslated = [
+        message.id
+        for message in catalogue
+        if message.id and (message.fuzzy or not all(message.string if message.pluralizable else [message.string]))
+    ]
+    assert untranslated == []
