@@ -14,47 +14,15 @@
 # first visit after an edit does), and its number of database queries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-PY="$ROOT/.venv/bin/python"
-GUNICORN="$ROOT/.venv/bin/gunicorn"
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-20}
 command -v wrk >/dev/null || { echo "wrk est absent : apt-get install wrk" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/http-bench.XXXXXX)
+source benchmarks/stack.sh
 TWINS_DIR="$ROOT/staticfiles/bench-twins"
-SERVER_PID=""
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$WORK" "$TWINS_DIR"
-}
-trap cleanup EXIT
-
-PORT=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-BASE="http://127.0.0.1:$PORT"
-export DJANGO_DEBUG=0 DJANGO_SECRET_KEY="bench-$(date +%s%N)" DJANGO_ALLOWED_HOSTS=127.0.0.1
-export DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_LOG_LEVEL=WARNING
-export DATABASE_URL="${DATABASE_URL:-sqlite:///$WORK/bench.sqlite3}"
-export PORTAL_CACHE_DIR="$WORK/cache"
-export GUNICORN_BIND="127.0.0.1:$PORT" GUNICORN_WORKERS=2 GUNICORN_ACCESS_LOG="$WORK/access.log"
-
-echo "== Préparation : base ${DATABASE_URL%%:*}, fichiers statiques, contenu de la préfecture"
-[ "${SKIP_COLLECTSTATIC:-0}" = 1 ] || "$PY" manage.py collectstatic --noinput --verbosity 0
-"$PY" manage.py migrate --noinput --verbosity 0
-"$PY" manage.py seed_content >/dev/null
-
-start_server() {  # extra environment as arguments, e.g. PORTAL_PAGE_CACHE=0
-    env "$@" "$GUNICORN" --config gunicorn.conf.py >"$WORK/gunicorn.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        curl -fs -o /dev/null "$BASE/sante/" && return 0
-        sleep 0.2
-    done
-    echo "gunicorn ne répond pas :" >&2; cat "$WORK/gunicorn.log" >&2; exit 1
-}
-stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+trap 'stop_server; rm -rf "$WORK" "$TWINS_DIR"' EXIT
 
 declare -A URLS=(
     [accueil]="/"

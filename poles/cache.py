@@ -18,18 +18,20 @@ message cookie is rendered afresh, and a response that sets a cookie or holds a
 CSRF token is not stored. A cache that fails (Redis down) is skipped for a few
 seconds: pages are then rendered, never refused.
 """
+import gzip
 import hashlib
 import logging
 import secrets
 import time
 
+import brotli
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import DisallowedHost, MiddlewareNotUsed
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 
 logger = logging.getLogger(__name__)
@@ -174,8 +176,35 @@ def _is_storable(request, response):
     )
 
 
-def _conditional(request, response, etag, last_modified):
-    """Browsers keep the page but ask each time whether it changed (304 if not)."""
+def _compressed(content):
+    """The page's bodies by content coding, compressed once when stored: most
+    browsers take Brotli, the rest gzip."""
+    return {
+        "br": brotli.compress(content, quality=5),
+        "gzip": gzip.compress(content, compresslevel=6, mtime=0),
+        "identity": content,
+    }
+
+
+def _accepted_coding(request):
+    accepted = {}
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        coding, _, parameters = part.strip().partition(";")
+        accepted[coding.strip().lower()] = parameters.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return next((coding for coding in ("br", "gzip") if accepted.get(coding)), "identity")
+
+
+def _answer(request, bodies, headers, etag, last_modified):
+    """The stored page in the coding the browser accepts. Browsers keep it but ask
+    each time whether it changed: 304 if not (ETag, else Last-Modified)."""
+    coding = _accepted_coding(request)
+    body = bodies[coding]
+    response = HttpResponse(b"" if request.method == "HEAD" else body, headers=headers)
+    response["Content-Length"] = len(body)
+    if coding != "identity":
+        response["Content-Encoding"] = coding
+        etag = f'{etag[:-1]}-{coding}"'  # each coding is its own representation
+    patch_vary_headers(response, ["Accept-Encoding"])
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     patch_cache_control(response, no_cache=True)
@@ -210,19 +239,22 @@ class PublicPageCacheMiddleware:
             _failed(error)
             return self.get_response(request)
         if stored is not None:
-            content, headers, etag = stored
-            response = HttpResponse(b"" if request.method == "HEAD" else content, headers=headers)
+            response = _answer(request, *stored, last_modified)
             response["X-Cache"] = "HIT"
-            return _conditional(request, response, etag, last_modified)
+            return response
         response = self.get_response(request)
         if not _is_storable(request, response):
             return response
-        etag = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
-        response["X-Cache"] = "MISS"
+        stored = (
+            _compressed(response.content),
+            {name: value for name, value in response.items() if name != "Content-Length"},
+            f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"',
+        )
         if request.method == "GET":
-            headers = {name: value for name, value in response.items() if name != "X-Cache"}
             try:
-                _pages().set(key, (response.content, headers, etag), timeout=PAGE_TIMEOUT)
+                _pages().set(key, stored, timeout=PAGE_TIMEOUT)
             except Exception as error:  # noqa: BLE001
                 _failed(error)
-        return _conditional(request, response, etag, last_modified)
+        response = _answer(request, *stored, last_modified)
+        response["X-Cache"] = "MISS"
+        return response

@@ -2,6 +2,7 @@
 the last change, whatever made it: admin form, bulk action, history revert,
 deletion, relation change, spreadsheet import, another process."""
 import csv
+import gzip
 import io
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from html import unescape
 from pathlib import Path
 
+import brotli
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
@@ -214,6 +216,21 @@ def test_an_unchanged_page_answers_304_and_a_changed_one_200(client, prefecture)
     pole.save()
     changed = client.get("/poles/capenergies/", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and "Un autre résumé." in changed.content.decode()
+
+
+def test_cached_pages_are_sent_compressed_to_browsers_that_accept_it(client, prefecture):
+    plain = client.get("/poles/capenergies/")
+    as_brotli = client.get("/poles/capenergies/", headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+    as_gzip = client.get("/poles/capenergies/", headers={"Accept-Encoding": "gzip"})
+    refused = client.get("/poles/capenergies/", headers={"Accept-Encoding": "br;q=0, gzip;q=0"})
+    assert as_brotli["Content-Encoding"] == "br" and brotli.decompress(as_brotli.content) == plain.content
+    assert as_gzip["Content-Encoding"] == "gzip" and gzip.decompress(as_gzip.content) == plain.content
+    assert "Content-Encoding" not in refused and refused.content == plain.content
+    assert len(as_brotli.content) < len(plain.content) / 3
+    assert all("Accept-Encoding" in response["Vary"] for response in (plain, as_brotli, as_gzip))
+    assert len({plain["ETag"], as_brotli["ETag"], as_gzip["ETag"]}) == 3, "one ETag per coding"
+    again = client.get("/poles/capenergies/", headers={"Accept-Encoding": "br", "If-None-Match": as_brotli["ETag"]})
+    assert again.status_code == 304
 
 
 def test_a_head_request_is_answered_from_the_cache_without_body(client, prefecture):
