@@ -741,6 +741,13 @@ class BulkSaveMixin:
             if field.column_name in row:
                 self._relations.setdefault(field.attribute, []).append((instance, self._related(field, row)))
 
+    def import_data_inner(self, dataset, dry_run, raise_errors, using_transactions, collect_failed_rows, **kwargs):
+        # A real import writes nothing row by row (see save_instance): the savepoint the
+        # library opens around each row would protect nothing. The whole import stays in
+        # the transaction that import_data opens and rolls back on any error.
+        return super().import_data_inner(
+            dataset, dry_run, raise_errors, using_transactions and dry_run, collect_failed_rows, **kwargs)
+
     def after_import(self, dataset, result, **kwargs):
         if self._bulk and not (result.has_errors() or result.has_validation_errors()):
             self._write()
@@ -832,26 +839,34 @@ class BulkSaveMixin:
         """Adds and removes the links that make each relation the file gives what
         its cell says (the others keep their link, as the library's set() does);
         returns every written record's relations, {field: {record id: [(link id,
-        related id)]}}, for the history."""
+        related id)]}}, for the history: read again only for the records whose
+        links changed."""
         model = self._meta.model
         connection = connections[router.db_for_write(model)]
+        stored = self.links if self.links is not None else current_links(
+            model, [instance.pk for instance in self._updates])
+        changed = {instance.pk for instance in self._creates}
         for attribute, rows in self._relations.items():
             field = model._meta.get_field(attribute)
             through = field.remote_field.through
             source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
-            stored = self.links[attribute] if self.links is not None else current_links(
-                model, [instance.pk for instance, _ in rows if instance.pk])[attribute]
             removed, added = [], []
             for instance, related_records in rows:
                 wanted = {related.pk for related in related_records}
-                links = stored.get(instance.pk, ())
-                removed += [link_id for link_id, related in links if related not in wanted]
-                added += [(instance.pk, related) for related in wanted - {related for _, related in links}]
+                links = stored[attribute].get(instance.pk, ())
+                dropped = [link_id for link_id, related in links if related not in wanted]
+                new = [(instance.pk, related) for related in wanted - {related for _, related in links}]
+                if dropped or new:
+                    changed.add(instance.pk)
+                    removed += dropped
+                    added += new
             if removed:
                 through.objects.filter(pk__in=removed).delete()
             insert_rows(connection, through._meta.db_table,
                         [through._meta.get_field(source).column, through._meta.get_field(target).column], added)
-        return current_links(model, [instance.pk for instance in written])
+        fresh = current_links(model, list(changed))
+        return {name: {**{pk: links for pk, links in records.items() if pk not in changed}, **fresh[name]}
+                for name, records in stored.items()}
 
 
 class ProjectResource(BulkSaveMixin, PortalResource):

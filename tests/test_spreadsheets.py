@@ -1283,3 +1283,15 @@ def test_a_new_record_gets_one_creation_version_with_its_lists(prefecture):
     assert version.history_change_reason == "Import de tableur"
     assert sorted(link.theme.slug for link in version.themes.all()) == ["eolien", "solaire"]
     assert [link.territory.code for link in version.territories.all()] == ["04112"]
+
+
+def test_an_emptied_list_cell_removes_every_link_and_the_version_lists_none(prefecture):
+    immunoreach = Project.objects.get(slug="immunoreach")
+    assert immunoreach.themes.exists()
+
+    report = import_rows("projects", [["slug", "thematiques"], ["immunoreach", ""]])
+
+    assert (report.updated, report.applied) == (1, True)
+    assert not immunoreach.themes.exists()
+    latest = immunoreach.history.latest()
+    assert latest.history_type == "~" and list(latest.themes.all()) == []
