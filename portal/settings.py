@@ -251,12 +251,13 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "security.views.csrf_failure"
-# Content-Security-Policy (django-csp 4) on every response: only the site's own files; an
-# inline script only with the request's nonce (nonce="{{ request.csp_nonce }}"); no inline
-# style; data: images for the DSFR's icons, which its CSS embeds as data: SVG.
+# Content-Security-Policy (django-csp 4) on every response: nothing by default, and for each
+# kind of resource the site uses, only its own files; an inline script only with the request's
+# nonce (nonce="{{ request.csp_nonce }}"), never on a cached public page; no inline style;
+# data: images for the DSFR's icons, which its CSS embeds as data: SVG.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
-        "default-src": [SELF],
+        "default-src": [NONE],
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],

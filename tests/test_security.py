@@ -49,7 +49,8 @@ def assert_security_headers(response):
     policy = dict(item.strip().split("=", 1) for item in response["Permissions-Policy"].split(","))
     assert all(policy[feature] == "()" for feature in DISABLED_FEATURES)
     directives = csp_directives(response)
-    assert directives["default-src"] == ["'self'"]
+    assert directives["default-src"] == ["'none'"]  # each kind of resource allowed by name
+    assert all(directives[kind] == ["'self'"] for kind in ("font-src", "connect-src"))
     assert directives["object-src"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]
     assert directives["base-uri"] == ["'self'"]

@@ -174,9 +174,21 @@ def page(open_page):
     return open_page()
 
 
+def wait_until(page, expression, arg=None, timeout=10):
+    """page.wait_for_function, polled from here: Playwright's own polling runs the condition
+    through eval() in the page, which the site's Content-Security-Policy (no 'unsafe-eval')
+    refuses whenever the condition is not already true; page.evaluate is outside the policy."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"toujours faux après {timeout} s : {expression}")
+        page.wait_for_timeout(50)
+
+
 def wait_for_dsfr(page):
     """Wait until the DSFR's JavaScript has started and applied the display mode."""
-    page.wait_for_function(
+    wait_until(
+        page,
         "document.documentElement.getAttribute('data-fr-js') === 'true'"
         " && document.documentElement.hasAttribute('data-fr-theme')"
     )
@@ -186,7 +198,8 @@ def wait_for_dsfr(page):
 
 def wait_for_animations(page):
     """Wait until no CSS transition or animation is running (modals fade in, themes fade)."""
-    page.wait_for_function(
+    wait_until(
+        page,
         "document.getAnimations().every("
         "a => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity)"
     )
@@ -200,9 +213,7 @@ def assert_display(page, scheme):
     """The display mode actually applied: DSFR's theme attribute and the body's background."""
     theme = page.get_attribute("html", "data-fr-theme")
     assert theme == scheme, f"data-fr-theme={theme!r}, attendu {scheme!r}"
-    page.wait_for_function(
-        "expected => getComputedStyle(document.body).backgroundColor === expected", arg=BACKGROUND[scheme]
-    )
+    wait_until(page, "expected => getComputedStyle(document.body).backgroundColor === expected", BACKGROUND[scheme])
 
 
 def format_axe_violations(violations):
