@@ -24,6 +24,7 @@ its history, and one that failed left nothing. Exit code 0 only if every check
 passes and no page answered other than 200 (503 while the database is
 stopped, with `--outage`, counted apart).
 """
+
 import argparse
 import html.parser
 import http.client
@@ -45,9 +46,22 @@ sys.path.insert(0, str(BASE_DIR))
 from tests.throwaway_postgres import PG_BIN_DIRS, ThrowawayPostgres, free_port, wait_until  # noqa: E402
 
 PAGES = [
-    "/", "/poles/", "/poles/capenergies/", "/poles/pass/", "/poles/orpheme/", "/projets/", "/projets/iter/",
-    "/thematiques/", "/thematiques/solaire/", "/territoires/", "/territoires/manosque/", "/politique-nationale/",
-    "/plan-du-site/", "/recherche/?q=energie", "/en/", "/en/poles/capenergies/",
+    "/",
+    "/poles/",
+    "/poles/capenergies/",
+    "/poles/pass/",
+    "/poles/orpheme/",
+    "/projets/",
+    "/projets/iter/",
+    "/thematiques/",
+    "/thematiques/solaire/",
+    "/territoires/",
+    "/territoires/manosque/",
+    "/politique-nationale/",
+    "/plan-du-site/",
+    "/recherche/?q=energie",
+    "/en/",
+    "/en/poles/capenergies/",
 ]
 EDITED_POLE = "Capenergies"
 # The imports write another pole's projects: the pole's admin page lists its
@@ -111,7 +125,9 @@ class FormReader(html.parser.HTMLParser):
             self.textarea = None
         elif tag == "select" and self.select is not None:
             select = self.select
-            chosen = select["chosen"] or ([] if select["multiple"] or select["first"] is None else [select["first"]])
+            chosen = select["chosen"] or (
+                [] if select["multiple"] or select["first"] is None else [select["first"]]
+            )
             self.fields += [(select["name"], value) for value in chosen]
             self.select = None
 
@@ -125,12 +141,20 @@ class Browser:
     def request(self, method, path, fields=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         origin = f"https://127.0.0.1:{self.port}"
-        headers = {"X-Forwarded-Proto": "https", "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+        }
         body = None
         if fields is not None:
             body = urllib.parse.urlencode(fields)
-            headers.update({"Content-Type": "application/x-www-form-urlencoded", "Origin": origin,
-                            "Referer": origin + path})
+            headers.update(
+                {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Origin": origin,
+                    "Referer": origin + path,
+                }
+            )
         try:
             connection.request(method, path, body, headers)
             response = connection.getresponse()
@@ -154,7 +178,9 @@ class Browser:
         status, fields = self.form("/admin/login/", "login-form")
         fields = [(k, v) for k, v in fields if k not in ("username", "password")]
         status, location, _ = self.request(
-            "POST", "/admin/login/", fields + [("username", EDITOR), ("password", password), ("next", "/admin/")]
+            "POST",
+            "/admin/login/",
+            fields + [("username", EDITOR), ("password", password), ("next", "/admin/")],
         )
         if status != 302:
             raise RuntimeError(f"login refused ({status})")
@@ -190,7 +216,9 @@ def editor(port, password, targets, edits, duration, token, journal):
         outcome = browser.save(pole_path, "pole_form", {"summary_fr": summary[0], "summary_en": summary[1]})
         journal.append(("pole", number, summary, outcome))
         figure = (1000 + number, f"mesure n°{number} ({token})")
-        outcome = browser.save(figure_path, "keyfigure_form", {"value": str(figure[0]), "period_fr": figure[1]})
+        outcome = browser.save(
+            figure_path, "keyfigure_form", {"value": str(figure[0]), "period_fr": figure[1]}
+        )
         journal.append(("figure", number, figure, outcome))
         time.sleep(interval)
 
@@ -200,17 +228,23 @@ def editor(port, password, targets, edits, duration, token, journal):
 
 def projects_file(folder, name, first, count, version, token):
     """A projects spreadsheet, as editors fill it: rows `first`…`first + count - 1`."""
+    import tablib
+
     from poles.resources import ProjectResource
     from poles.spreadsheets import write_spreadsheet
-
-    import tablib
 
     dataset = tablib.Dataset(headers=ProjectResource.column_names())
     for number in range(first, first + count):
         row = {
-            "slug": f"charge-{token}-{number}", "titre": f"Projet de charge {number}", "pole": IMPORTED_POLE,
-            "type": "programme", "statut": "en cours", "thematiques": "pathologies-emergentes-maladies-orphelines",
-            "territoires": "04209", "resume": f"Version {version} du projet {number}.", "publie": "oui",
+            "slug": f"charge-{token}-{number}",
+            "titre": f"Projet de charge {number}",
+            "pole": IMPORTED_POLE,
+            "type": "programme",
+            "statut": "en cours",
+            "thematiques": "pathologies-emergentes-maladies-orphelines",
+            "territoires": "04209",
+            "resume": f"Version {version} du projet {number}.",
+            "publie": "oui",
         }
         dataset.append([row.get(header, "") for header in dataset.headers])
     path = folder / name
@@ -226,11 +260,22 @@ def importer(env, files, start_after, results):
     time.sleep(start_after)
     for path, rows in files:
         started = time.monotonic()
-        done = subprocess.run([sys.executable, "manage.py", "import_spreadsheet", str(path), "--model", "projects"],
-                              cwd=BASE_DIR, env=env, capture_output=True, text=True)
-        results.append({"file": path.name, "rows": rows, "exit": done.returncode,
-                        "seconds": round(time.monotonic() - started, 1),
-                        "output": (done.stdout + done.stderr).strip().splitlines()[-1:]})
+        done = subprocess.run(
+            [sys.executable, "manage.py", "import_spreadsheet", str(path), "--model", "projects"],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        results.append(
+            {
+                "file": path.name,
+                "rows": rows,
+                "exit": done.returncode,
+                "seconds": round(time.monotonic() - started, 1),
+                "output": (done.stdout + done.stderr).strip().splitlines()[-1:],
+            }
+        )
         time.sleep(3)
 
 
@@ -250,8 +295,9 @@ def check_editor(journal, initial_versions, pole, figure):
         attempts = [(number, value, outcome) for k, number, value, outcome in journal if k == kind]
         accepted = [value for _, value, outcome in attempts if outcome == "accepted"]
         unknown = {value for _, value, outcome in attempts if outcome.startswith("failed")}
-        versions = [values(version) for version in
-                    model.history.filter(id=pk).order_by("history_date", "history_id")][initial_versions[kind]:]
+        versions = [
+            values(version) for version in model.history.filter(id=pk).order_by("history_date", "history_id")
+        ][initial_versions[kind] :]
         record = values(model.objects.get(pk=pk))
         refused = [number for number, _, outcome in attempts if outcome == "refused"]
         if refused:
@@ -276,8 +322,12 @@ def check_imports(results, token):
     from poles.models import Project
 
     problems = []
-    found = {project.slug: project for project in Project.objects.filter(slug__startswith=f"charge-{token}-")
-             .select_related("pole").prefetch_related("themes", "territories")}
+    found = {
+        project.slug: project
+        for project in Project.objects.filter(slug__startswith=f"charge-{token}-")
+        .select_related("pole")
+        .prefetch_related("themes", "territories")
+    }
     applied = [result for result in results if result["exit"] == 0]
     final = {}
     for result in applied:
@@ -285,17 +335,27 @@ def check_imports(results, token):
     for result in results:
         if result["exit"] != 0:
             # Refused as a whole: none of its new values may be there, unless a later import wrote them.
-            written = [slug for slug, summary in result["rows"].items()
-                       if slug in found and found[slug].summary_fr == summary and final.get(slug) != summary]
+            written = [
+                slug
+                for slug, summary in result["rows"].items()
+                if slug in found and found[slug].summary_fr == summary and final.get(slug) != summary
+            ]
             if written:
                 problems.append(f"{result['file']}: failed, yet {len(written)} row(s) written")
     missing = [slug for slug in final if slug not in found]
     if missing:
         problems.append(f"{len(missing)} imported row(s) missing, e.g. {missing[:3]}")
-    wrong = [slug for slug, summary in final.items() if slug in found and (
-        found[slug].summary_fr != summary or found[slug].pole.acronym != IMPORTED_POLE
-        or [t.slug for t in found[slug].themes.all()] != ["pathologies-emergentes-maladies-orphelines"]
-        or [t.code for t in found[slug].territories.all()] != ["04209"])]
+    wrong = [
+        slug
+        for slug, summary in final.items()
+        if slug in found
+        and (
+            found[slug].summary_fr != summary
+            or found[slug].pole.acronym != IMPORTED_POLE
+            or [t.slug for t in found[slug].themes.all()] != ["pathologies-emergentes-maladies-orphelines"]
+            or [t.code for t in found[slug].territories.all()] != ["04209"]
+        )
+    ]
     if wrong:
         problems.append(f"{len(wrong)} imported row(s) not as in the file, e.g. {wrong[:3]}")
     strays = [slug for slug in found if slug not in final]
@@ -313,8 +373,19 @@ def check_imports(results, token):
 
 
 def wrk(base, connections, duration):
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-               "-s", str(BASE_DIR / "benchmarks" / "load_test.lua"), base, "--", *PAGES]
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BASE_DIR / "benchmarks" / "load_test.lua"),
+        base,
+        "--",
+        *PAGES,
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     return json.loads(line.removeprefix("RESULT "))
@@ -356,7 +427,7 @@ def main():
         from django.core.management import call_command
         from django.db import connections
 
-        from poles.models import KeyFigure, Pole
+        from poles.models import Pole
 
         log("migrate, seed_content, collectstatic (if static files changed), create_editor")
         call_command("migrate", verbosity=0)
@@ -373,34 +444,68 @@ def main():
         initial_versions = {"pole": pole.history.count(), "figure": figure.history.count()}
         rows = args.import_rows
         imports = [
-            (projects_file(folder, "projets-nouveaux.xlsx", 1, rows, 1, token), expected_rows(1, rows, 1, token)),
-            (projects_file(folder, "projets-mis-a-jour.xlsx", 1, rows + rows // 3, 2, token),
-             expected_rows(1, rows + rows // 3, 2, token)),
+            (
+                projects_file(folder, "projets-nouveaux.xlsx", 1, rows, 1, token),
+                expected_rows(1, rows, 1, token),
+            ),
+            (
+                projects_file(folder, "projets-mis-a-jour.xlsx", 1, rows + rows // 3, 2, token),
+                expected_rows(1, rows + rows // 3, 2, token),
+            ),
         ]
         connections.close_all()
 
         port = free_port()
-        command = [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+        ]
         if (BASE_DIR / "gunicorn.conf.py").exists():
             command += ["--config", str(BASE_DIR / "gunicorn.conf.py")]
-        gunicorn = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=open(folder / "gunicorn.log", "w"))
+        gunicorn = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(folder / "gunicorn.log", "w"),
+        )
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: _answers(port), "gunicorn")
-        log(f"gunicorn (2 workers) on {base}; wrk -c{args.connections} for {args.duration} s, "
+        log(
+            f"gunicorn (2 workers) on {base}; wrk -c{args.connections} for {args.duration} s, "
             f"editor ({args.edits}×2 saves), imports ({rows} then {rows + rows // 3} rows)"
-            + (f", database stopped {args.outage} s at mid-run" if args.outage else ""))
+            + (f", database stopped {args.outage} s at mid-run" if args.outage else "")
+        )
 
         journal, import_results = [], []
         workers = [
-            threading.Thread(target=editor, args=(
-                port, password, (f"/admin/poles/pole/{pole.pk}/change/", f"/admin/poles/keyfigure/{figure.pk}/change/"),
-                args.edits, args.duration, token, journal)),
+            threading.Thread(
+                target=editor,
+                args=(
+                    port,
+                    password,
+                    (f"/admin/poles/pole/{pole.pk}/change/", f"/admin/poles/keyfigure/{figure.pk}/change/"),
+                    args.edits,
+                    args.duration,
+                    token,
+                    journal,
+                ),
+            ),
             threading.Thread(target=importer, args=(env, imports, args.duration * 0.05, import_results)),
         ]
         outage = []
         if args.outage:
-            workers.append(threading.Thread(target=stop_database, args=(postgres, args.duration / 2, args.outage, outage)))
+            workers.append(
+                threading.Thread(
+                    target=stop_database, args=(postgres, args.duration / 2, args.outage, outage)
+                )
+            )
         for worker in workers:
             worker.start()
         started = time.monotonic()
@@ -411,9 +516,17 @@ def main():
 
         public = Browser(port).request("GET", "/poles/capenergies/")
         connections.close_all()
-        problems = check_editor(journal, initial_versions, pole, figure) + check_imports(import_results, token)
-        last_summary = next((value[0] for kind, _, value, outcome in reversed(journal)
-                             if kind == "pole" and outcome == "accepted"), None)
+        problems = check_editor(journal, initial_versions, pole, figure) + check_imports(
+            import_results, token
+        )
+        last_summary = next(
+            (
+                value[0]
+                for kind, _, value, outcome in reversed(journal)
+                if kind == "pole" and outcome == "accepted"
+            ),
+            None,
+        )
         if public[0] != 200 or (last_summary and last_summary not in public[2]):
             problems.append("the public pole page does not show the last saved summary")
         report(args, result, journal, import_results, outage, problems)
@@ -435,8 +548,11 @@ def static_files_changed():
     if not manifest.exists():
         return True
     collected = manifest.stat().st_mtime
-    return any(Path(storage.path(path)).stat().st_mtime > collected
-               for finder in get_finders() for path, storage in finder.list([]))
+    return any(
+        Path(storage.path(path)).stat().st_mtime > collected
+        for finder in get_finders()
+        for path, storage in finder.list([])
+    )
 
 
 def _answers(port):
@@ -458,7 +574,8 @@ def stop_database(postgres, after, seconds, outage):
 def _bad_statuses(result, outage):
     allowed = {"200"} | ({"503"} if outage else set())
     return sum(count for status, count in result["statuses"].items() if status not in allowed) + sum(
-        result["socket_errors"].values())
+        result["socket_errors"].values()
+    )
 
 
 def report(args, result, journal, import_results, outage, problems):
@@ -467,27 +584,39 @@ def report(args, result, journal, import_results, outage, problems):
     non_2xx = sum(count for status, count in statuses.items() if not status.startswith("2"))
     latency = result["latency_ms"]
     print()
-    print(f"Pages        {result['requests']} requests in {seconds:.0f} s ({result['requests'] / seconds:.0f}/s), "
-          f"{args.connections} connections")
-    print(f"Statuses     {json.dumps(statuses, sort_keys=True)}; non-2xx: {non_2xx}"
-          + (f" (503 while the database was stopped: {statuses.get('503', 0)})" if args.outage else ""))
+    print(
+        f"Pages        {result['requests']} requests in {seconds:.0f} s "
+        f"({result['requests'] / seconds:.0f}/s), {args.connections} connections"
+    )
+    print(
+        f"Statuses     {json.dumps(statuses, sort_keys=True)}; non-2xx: {non_2xx}"
+        + (f" (503 while the database was stopped: {statuses.get('503', 0)})" if args.outage else "")
+    )
     print(f"Page cache   {json.dumps(result['cache'], sort_keys=True)} (X-Cache; every save empties it)")
     print(f"Socket errors {result['socket_errors']}")
-    print(f"Machine      load average {' '.join(f'{load:.1f}' for load in os.getloadavg())} at the end "
-          f"({os.cpu_count()} cores, shared)")
-    print(f"Latency ms   mean {latency['mean']}, p50 {latency['p50']}, p90 {latency['p90']}, "
-          f"p99 {latency['p99']}, max {latency['max']}")
+    print(
+        f"Machine      load average {' '.join(f'{load:.1f}' for load in os.getloadavg())} at the end "
+        f"({os.cpu_count()} cores, shared)"
+    )
+    print(
+        f"Latency ms   mean {latency['mean']}, p50 {latency['p50']}, p90 {latency['p90']}, "
+        f"p99 {latency['p99']}, max {latency['max']}"
+    )
     outcomes = {}
     for kind, _, _, outcome in journal:
         outcomes.setdefault(kind, {}).setdefault(outcome, 0)
         outcomes[kind][outcome] += 1
     print(f"Editor       {json.dumps(outcomes, ensure_ascii=False)}")
     for result_ in import_results:
-        print(f"Import       {result_['file']}: {len(result_['rows'])} rows, exit {result_['exit']} "
-              f"in {result_['seconds']} s — {' '.join(result_['output'])}")
+        print(
+            f"Import       {result_['file']}: {len(result_['rows'])} rows, exit {result_['exit']} "
+            f"in {result_['seconds']} s — {' '.join(result_['output'])}"
+        )
     if outage:
-        print(f"Outage       database stopped for {outage[1] - outage[0]:.1f} s (pg_ctl stop -m fast, then start)")
-    print(f"Checks       {'all passed: no edit lost or partial, every applied import whole' if not problems else ''}")
+        stopped = outage[1] - outage[0]
+        print(f"Outage       database stopped for {stopped:.1f} s (pg_ctl stop -m fast, then start)")
+    passed = "all passed: no edit lost or partial, every applied import whole"
+    print(f"Checks       {passed if not problems else ''}")
     for problem in problems:
         print(f"  PROBLEM: {problem}")
 

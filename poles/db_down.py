@@ -6,6 +6,7 @@ checks each worker's persistent connection at the start of a request
 (conn_health_checks in portal/settings.py) and opens a new one once the
 database answers again. Pages already in the page cache are still served.
 """
+
 import logging
 
 import psycopg

@@ -6,6 +6,7 @@ temporary folder, its own port; see tests/throwaway_postgres.py), since the
 shared one cannot be stopped. Without PostgreSQL's programs the test is
 skipped, except under CI=true.
 """
+
 import itertools
 import os
 import shutil
@@ -51,13 +52,32 @@ def server(postgres):
         "PORTAL_CACHE_DIR": str(folder),
     }
     env.pop("REDIS_URL", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-                   cwd=settings.BASE_DIR, env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--error-logfile", str(folder / "gunicorn.log")],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--error-logfile",
+            str(folder / "gunicorn.log"),
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -119,7 +139,13 @@ def test_visitors_get_a_french_503_while_the_database_is_down_then_the_site_reco
             html5lib.HTMLParser(strict=True).parse(text)
             assert headers["Retry-After"] == "30"
             assert "no-store" in headers["Cache-Control"]
-            for leak in ("Traceback", "OperationalError", "psycopg", f"127.0.0.1:{postgres.port}", "connection"):
+            for leak in (
+                "Traceback",
+                "OperationalError",
+                "psycopg",
+                f"127.0.0.1:{postgres.port}",
+                "connection",
+            ):
                 assert leak not in text, leak
     finally:
         postgres.start()

@@ -4,6 +4,7 @@ benchmark may stop and start again: the shared one must never be stopped.
 As root (CI), PostgreSQL refuses to run: it then runs as the `postgres` user.
 Used by tests/test_faults.py and benchmarks/load_test.py.
 """
+
 import os
 import shutil
 import socket
@@ -54,7 +55,9 @@ class ThrowawayPostgres:
         subprocess.run(command, check=True, capture_output=True, cwd=self.folder, timeout=60)
 
     def create(self):
-        self.run("initdb", "-D", "data", "-U", "portal", "--auth=trust", "-N", "-E", "UTF8", "--locale=C.UTF-8")
+        self.run(
+            "initdb", "-D", "data", "-U", "portal", "--auth=trust", "-N", "-E", "UTF8", "--locale=C.UTF-8"
+        )
         self.start()
         self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "portal", "portal")
 

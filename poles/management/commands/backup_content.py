@@ -1,5 +1,6 @@
 """Writes the portal's whole content into a folder: what restore_content reads
 back (contenu.json), one spreadsheet per model for people, and a manifest."""
+
 import datetime
 import hashlib
 import json
@@ -17,7 +18,7 @@ from django.utils.text import slugify
 from import_export.resources import modelresource_factory
 from modeltranslation.translator import translator
 
-from poles.models import KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
+from poles.models import KeyFigure, Page, Pole, PolicyItem, Project, Territory, Theme
 from poles.resources import RESOURCES
 from poles.spreadsheets import export_dataset, write_spreadsheet
 
@@ -61,7 +62,8 @@ def dumped_fields(model):
     value depends on the active language; the _fr and _en columns say it all."""
     translated = translator.get_options_for_model(model).fields
     return [
-        field.name for field in [*model._meta.concrete_fields, *model._meta.many_to_many]
+        field.name
+        for field in [*model._meta.concrete_fields, *model._meta.many_to_many]
         if not field.primary_key and field.name not in translated
     ]
 
@@ -101,8 +103,11 @@ class Command(BaseCommand):
             for model in DUMP_ORDER:
                 queryset = model.objects.order_by("pk")
                 records += serializers.serialize(
-                    "python", queryset, fields=dumped_fields(model),
-                    use_natural_foreign_keys=True, use_natural_primary_keys=True,
+                    "python",
+                    queryset,
+                    fields=dumped_fields(model),
+                    use_natural_foreign_keys=True,
+                    use_natural_primary_keys=True,
                 )
                 counts[model._meta.label_lower] = queryset.count()
             (folder / CONTENT_FILE).write_text(
@@ -124,6 +129,8 @@ class Command(BaseCommand):
                 "spreadsheets": spreadsheets,
                 "sha256": {CONTENT_FILE: sha256(folder / CONTENT_FILE)},
             }
-        (folder / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        (folder / MANIFEST_FILE).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         total = sum(counts.values())
         self.stdout.write(self.style.SUCCESS(f"Sauvegarde écrite dans {folder} : {total} élément(s)."))

@@ -1,4 +1,5 @@
 """Brings a backup_content folder back into an empty database, all or nothing."""
+
 import io
 import json
 from pathlib import Path
@@ -38,9 +39,11 @@ class Command(BaseCommand):
                 call_command("rebuild_search_index", stdout=io.StringIO())
         except DatabaseError as error:
             raise CommandError(f"La restauration a échoué, rien n'a été écrit : {error}") from None
-        self.stdout.write(self.style.SUCCESS(
-            f"Sauvegarde du {manifest['created_at'][:10]} restaurée : {restored} élément(s)."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Sauvegarde du {manifest['created_at'][:10]} restaurée : {restored} élément(s)."
+            )
+        )
 
     def read_manifest(self, folder):
         if not folder.is_dir():
@@ -48,25 +51,27 @@ class Command(BaseCommand):
         try:
             manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
             content_sum = manifest["sha256"][CONTENT_FILE]
-            manifest_format = manifest["format"]
-            manifest["counts"], manifest["created_at"], manifest["migrations"]  # noqa: B018 - required keys
+            if not {"format", "created_at", "migrations", "counts"} <= manifest.keys():
+                raise KeyError
         except FileNotFoundError:
             raise CommandError(
-                f"« {folder} » ne contient pas de {MANIFEST_FILE} : ce n'est pas un dossier écrit par backup_content."
+                f"« {folder} » ne contient pas de {MANIFEST_FILE} : "
+                "ce n'est pas un dossier écrit par backup_content."
             ) from None
         except (ValueError, KeyError, TypeError):
             raise CommandError(f"{MANIFEST_FILE} est illisible ou incomplet : sauvegarde abîmée.") from None
-        if manifest_format != BACKUP_FORMAT:
+        if manifest["format"] != BACKUP_FORMAT:
             raise CommandError(
-                f"Cette sauvegarde est au format {manifest_format}, ce portail lit le format {BACKUP_FORMAT} : "
+                f"Cette sauvegarde est au format {manifest['format']}, "
+                f"ce portail lit le format {BACKUP_FORMAT} : "
                 "restaurez-la avec la version du portail qui l'a écrite."
             )
         if not (folder / CONTENT_FILE).is_file():
             raise CommandError(f"{CONTENT_FILE} manque dans « {folder} » : sauvegarde incomplète.")
         if sha256(folder / CONTENT_FILE) != content_sum:
             raise CommandError(
-                f"{CONTENT_FILE} a été modifié ou abîmé depuis la sauvegarde (empreinte SHA-256 différente) : "
-                "rien n'a été restauré."
+                f"{CONTENT_FILE} a été modifié ou abîmé depuis la sauvegarde "
+                "(empreinte SHA-256 différente) : rien n'a été restauré."
             )
         return manifest
 
@@ -83,16 +88,18 @@ class Command(BaseCommand):
 
     def refuse_existing_content(self):
         present = [
-            f"{count} {model._meta.verbose_name_plural}"
-            for model in CONTENT_MODELS if (count := model.objects.count())
+            f"{count} {model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural}"
+            for model in CONTENT_MODELS
+            if (count := model.objects.count())
         ]
         # Restored key figures and policy items keep their ids: old history
         # under the same ids would read as theirs.
         if versions := sum(model.history.count() for model in CONTENT_MODELS):
-            present.append(f"{versions} versions dans l'historique")
+            present.append(f"{versions} version{'s' if versions > 1 else ''} dans l'historique")
         if present:
             raise CommandError(
-                f"La base n'est pas vide ({', '.join(present)}) : la restauration ne remplace jamais du contenu. "
+                f"La base n'est pas vide ({', '.join(present)}) : "
+                "la restauration ne remplace jamais du contenu. "
                 "Restaurez dans une base neuve (créée puis « migrate »)."
             )
 
@@ -102,7 +109,9 @@ class Command(BaseCommand):
         except CommandError:
             raise
         except Exception as error:  # loaddata lets through whatever a broken record raises
-            raise CommandError(f"{CONTENT_FILE} ne peut pas être restauré, rien n'a été écrit : {error}") from None
+            raise CommandError(
+                f"{CONTENT_FILE} ne peut pas être restauré, rien n'a été écrit : {error}"
+            ) from None
         found = {model._meta.label_lower: model.objects.count() for model in CONTENT_MODELS}
         if found != manifest["counts"]:
             raise CommandError(
