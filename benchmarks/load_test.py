@@ -456,16 +456,8 @@ def main():
         connections.close_all()
 
         port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "portal.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-        ]
+        command = [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}",
+                   "--workers", "2"]
         if (BASE_DIR / "gunicorn.conf.py").exists():
             command += ["--config", str(BASE_DIR / "gunicorn.conf.py")]
         gunicorn = subprocess.Popen(
