@@ -12,6 +12,7 @@ import logging
 import psycopg
 from django.contrib.auth.models import AnonymousUser
 from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
@@ -34,9 +35,18 @@ class DatabaseUnavailableMiddleware:
             return None
         # One line per request: a stopped database would otherwise fill the log with tracebacks.
         logger.error("Base de données injoignable, page 503 pour %s : %s", request.path, exception)
-        # The page must not need the database: no session, hence no account.
-        request.user = AnonymousUser()
-        response = render(request, "503.html", status=503)
+        match = request.resolver_match
+        if match is not None and "api" in match.namespaces:
+            # The read API answers its errors as {"detail": "…"}, in French.
+            response = JsonResponse(
+                {"detail": "Service momentanément indisponible : réessayez dans une minute."},
+                status=503,
+                json_dumps_params={"ensure_ascii": False},
+            )
+        else:
+            # The page must not need the database: no session, hence no account.
+            request.user = AnonymousUser()
+            response = render(request, "503.html", status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         add_never_cache_headers(response)
         return response

@@ -8,6 +8,7 @@ skipped, except under CI=true.
 """
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -134,6 +135,9 @@ def test_visitors_get_a_french_503_while_the_database_is_down_then_the_site_reco
                 "connection",
             ):
                 assert leak not in text, leak
+        status, headers, text = pages.fresh("/api/poles/")
+        assert (status, headers["Content-Type"], headers["Retry-After"]) == (503, "application/json", "30")
+        assert json.loads(text) == {"detail": "Service momentanément indisponible : réessayez dans une minute."}
     finally:
         postgres.start()
 
