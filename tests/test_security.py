@@ -113,7 +113,7 @@ def site_pole_pk():
     return Pole.objects.get(slug="capenergies").pk
 
 
-def test_the_login_page_json_and_static_files_have_the_headers_too(client, superuser_client, site):
+def test_the_login_page_json_answers_and_static_files_have_the_headers_too(client, superuser_client, site):
     login = client.get("/admin/login/")
     assert login.status_code == 200
     assert_security_headers(login)
@@ -123,6 +123,10 @@ def test_the_login_page_json_and_static_files_have_the_headers_too(client, super
     assert autocomplete["Content-Type"] == "application/json"
     assert "Capenergies" in autocomplete.content.decode()
     assert_security_headers(autocomplete)
+    for url in ("/api/poles/", "/sante/"):  # the read API, the supervisor's health check
+        response = client.get(url)
+        assert response["Content-Type"].startswith("application/json"), url
+        assert_security_headers(response)
     static = client.get("/static/css/portal.css")
     static.close()  # whitenoise streams the file
     assert static.status_code == 200
