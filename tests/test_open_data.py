@@ -43,19 +43,19 @@ def unlinked_drafts(prefecture):
                              is_published=False)
 
 
-@pytest.mark.parametrize("slug", DATASETS)
-def test_every_download_imports_back_unchanged(client, unlinked_drafts, slug):
+def test_every_download_imports_back_unchanged(client, unlinked_drafts):
     """The prefecture's content, downloaded in each format and imported as an
     editor would: every row is reported unchanged, none new, no error."""
-    dataset = DATASETS[slug]
-    published = dataset.model.objects.published().count()
-    for file_format in FORMATS:
-        content = download(client, slug, file_format).content
-        rows = as_dataset(content, file_format, f"{slug}.{file_format}")
-        assert rows.headers == RESOURCES[dataset.resource].column_names()
-        report = run_import(RESOURCES[dataset.resource], rows, dry_run=True)
-        assert report.errors == [], (file_format, report.errors)
-        assert (report.new, report.updated, report.unchanged) == (0, 0, published), file_format
+    for slug, dataset in DATASETS.items():
+        published = dataset.model.objects.published().count()
+        assert published > 0
+        for file_format in FORMATS:
+            content = download(client, slug, file_format).content
+            rows = as_dataset(content, file_format, f"{slug}.{file_format}")
+            assert rows.headers == RESOURCES[dataset.resource].column_names()
+            report = run_import(RESOURCES[dataset.resource], rows, dry_run=True)
+            assert report.errors == [], (slug, file_format, report.errors)
+            assert (report.new, report.updated, report.unchanged) == (0, 0, published), (slug, file_format)
 
 
 @pytest.fixture
