@@ -1,6 +1,7 @@
 -- wrk script for benchmarks/load_test.py: rotates over the pages given after
 -- "--", as if behind the HTTPS proxy, and counts answers by status and by
--- page cache outcome (X-Cache: HIT, MISS, none when not stored). Prints one
+-- page cache outcome (X-Cache: HIT, MISS, none when not stored), and the 503
+-- answers by second (clock time), to tell them from the outage. Prints one
 -- line, "RESULT {json}", that load_test.py reads.
 
 threads = {}
@@ -14,6 +15,7 @@ function init(args)
   counter = 0
   statuses = {}
   caches = {}
+  unavailable_at = {}
   wrk.headers["X-Forwarded-Proto"] = "https"
 end
 
@@ -24,6 +26,10 @@ end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status == 503 then
+    local second = os.time()
+    unavailable_at[second] = (unavailable_at[second] or 0) + 1
+  end
   local cache = headers["X-Cache"] or "none"
   caches[cache] = (caches[cache] or 0) + 1
 end
@@ -46,10 +52,10 @@ end
 function done(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format(
-    'RESULT {"requests": %d, "duration_us": %d, "statuses": {%s}, "cache": {%s}, ' ..
+    'RESULT {"requests": %d, "duration_us": %d, "statuses": {%s}, "cache": {%s}, "unavailable_at": {%s}, ' ..
     '"socket_errors": {"connect": %d, "read": %d, "write": %d, "timeout": %d}, ' ..
     '"latency_ms": {"mean": %.2f, "p50": %.2f, "p90": %.2f, "p99": %.2f, "max": %.2f}}\n',
-    summary.requests, summary.duration, totals("statuses"), totals("caches"),
+    summary.requests, summary.duration, totals("statuses"), totals("caches"), totals("unavailable_at"),
     errors.connect, errors.read, errors.write, errors.timeout,
     latency.mean / 1000, latency:percentile(50) / 1000, latency:percentile(90) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000))

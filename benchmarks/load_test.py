@@ -201,11 +201,9 @@ class Browser:
         return "refused" if status == 200 else f"failed ({status})"
 
 
-def editor(port, password, targets, edits, duration, token, journal):
+def editor(browser, targets, edits, duration, token, journal):
     """Saves the pole's summary and the key figure in turn, `edits` times each
     at most, spread over `duration` seconds and never beyond."""
-    browser = Browser(port)
-    browser.login(password)
     pole_path, figure_path = targets
     interval = duration * 0.8 / edits
     deadline = time.monotonic() + duration - interval
@@ -391,7 +389,16 @@ def wrk(base, connections, duration):
     return json.loads(line.removeprefix("RESULT "))
 
 
+crashes = set()
+
+
+def _record_crash(hook_args):
+    crashes.add(hook_args.thread.name)
+    threading.__excepthook__(hook_args)
+
+
 def main():
+    threading.excepthook = _record_crash
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=60, help="seconds")
@@ -476,28 +483,20 @@ def main():
         )
 
         journal, import_results = [], []
+        # Logged in before the run: the editor's session is ready when the load starts.
+        browser = Browser(port)
+        browser.login(password)
+        targets = (f"/admin/poles/pole/{pole.pk}/change/", f"/admin/poles/keyfigure/{figure.pk}/change/")
         workers = [
-            threading.Thread(
-                target=editor,
-                args=(
-                    port,
-                    password,
-                    (f"/admin/poles/pole/{pole.pk}/change/", f"/admin/poles/keyfigure/{figure.pk}/change/"),
-                    args.edits,
-                    args.duration,
-                    token,
-                    journal,
-                ),
-            ),
-            threading.Thread(target=importer, args=(env, imports, args.duration * 0.05, import_results)),
+            threading.Thread(name="editor", target=editor,
+                             args=(browser, targets, args.edits, args.duration, token, journal)),
+            threading.Thread(name="imports", target=importer,
+                             args=(env, imports, args.duration * 0.05, import_results)),
         ]
         outage = []
         if args.outage:
-            workers.append(
-                threading.Thread(
-                    target=stop_database, args=(postgres, args.duration / 2, args.outage, outage)
-                )
-            )
+            workers.append(threading.Thread(name="outage", target=stop_database,
+                                            args=(postgres, args.duration / 2, args.outage, outage)))
         for worker in workers:
             worker.start()
         started = time.monotonic()
@@ -505,12 +504,16 @@ def main():
         for worker in workers:
             worker.join()
         log(f"run over after {time.monotonic() - started:.0f} s")
+        crashed = [worker.name for worker in workers if worker.name in crashes]
 
         public = Browser(port).request("GET", "/poles/capenergies/")
         connections.close_all()
         problems = check_editor(journal, initial_versions, pole, figure) + check_imports(
             import_results, token
         )
+        problems += [f"{name} stopped on an error (see above)" for name in crashed]
+        if late := late_unavailable(result, outage):
+            problems.append(f"{late} page(s) answered 503 while the database was up")
         last_summary = next(
             (
                 value[0]
@@ -555,12 +558,23 @@ def _answers(port):
 
 
 def stop_database(postgres, after, seconds, outage):
+    """Stops the database for `seconds`; `outage` gets the clock times from the
+    moment stopping begins until it accepts connections again."""
     time.sleep(after)
+    outage.append(time.time())
     postgres.stop()
-    outage.append(time.monotonic())
     time.sleep(seconds)
     postgres.start()
-    outage.append(time.monotonic())
+    outage.append(time.time())
+
+
+def late_unavailable(result, outage):
+    """503 answers outside the outage (wrk's clock has one-second steps)."""
+    if not outage:
+        return sum(result["unavailable_at"].values())
+    first, last = int(outage[0]), int(outage[1]) + 1
+    seconds = result["unavailable_at"].items()
+    return sum(count for second, count in seconds if not first <= int(second) <= last)
 
 
 def _bad_statuses(result, outage):
@@ -606,7 +620,8 @@ def report(args, result, journal, import_results, outage, problems):
         )
     if outage:
         stopped = outage[1] - outage[0]
-        print(f"Outage       database stopped for {stopped:.1f} s (pg_ctl stop -m fast, then start)")
+        print(f"Outage       database stopped for {stopped:.1f} s (pg_ctl stop -m fast, then start); "
+              f"503 after it: {late_unavailable(result, outage)}")
     passed = "all passed: no edit lost or partial, every applied import whole"
     print(f"Checks       {passed if not problems else ''}")
     for problem in problems:
