@@ -126,6 +126,8 @@ class PageProblems:
         def on_console(message):
             if message.type == "error":
                 where = message.location or {}
+                if not where.get("url") and "Content Security Policy" in message.text:
+                    return  # refused to a script the test ran itself (axe-core's checks), not the site's
                 location = f"{where.get('url', '?')}:{where.get('lineNumber', '?')}"
                 self.console_errors.append(f"{message.text} ({location})")
 
