@@ -107,6 +107,8 @@ def _read_csv(content, filename):
         raise SpreadsheetError(f"Le fichier « {filename} » n'est pas un fichier CSV lisible (texte attendu).")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") and ";" in first_line else ","
+    # A cell may be as long as the whole file (Python's default stops at 128 KB).
+    csv.field_size_limit(max(max_bytes(), csv.field_size_limit()))
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as error:

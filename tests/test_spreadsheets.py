@@ -1123,6 +1123,14 @@ def test_a_bad_file_is_refused_with_one_french_sentence(
     assert not any(noise in str(refused.value) for noise in PYTHON_NOISE)
 
 
+def test_a_csv_cell_longer_than_pythons_default_field_limit_is_read(prefecture):
+    description = "Une très longue description. " * 6000  # about 170 KB in one cell
+    report = import_rows("projects", [["slug", "description"], ["iter", description.strip()]])
+
+    assert report.applied, report.errors
+    assert Project.objects.get(slug="iter").body == description.strip()
+
+
 def test_a_file_over_the_size_limit_is_refused(unchanged_database, settings, tmp_path):
     settings.SPREADSHEET_MAX_BYTES = 2 * 1024 * 1024
     path = write(tmp_path, "gros.csv", b"slug;titre\n" + b"iter;" + b"x" * (2 * 1024 * 1024))
