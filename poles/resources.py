@@ -7,11 +7,12 @@ unknown reference, a word in a number column or an impossible date is an
 error on that row, in French, naming the value — never a silent drop.
 """
 import datetime
+import re
 from functools import cached_property
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import connections, router
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -85,6 +86,9 @@ class DateWidget(widgets.Widget):
     """A real spreadsheet date, an ISO date (2005-07-12) or a French one (12/07/2005)."""
 
     FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
+    # The first two, read without strptime (several times slower); anything else goes to it.
+    USUAL = re.compile(r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+                       r"|(?P<d2>[0-9]{1,2})/(?P<m2>[0-9]{1,2})/(?P<y2>[0-9]{4})")
     description = "date du tableur, ou JJ/MM/AAAA, ou AAAA-MM-JJ"
 
     def clean(self, value, row=None, **kwargs):
@@ -95,6 +99,13 @@ class DateWidget(widgets.Widget):
         text = _text(value)
         if text == "":
             return None
+        match = self.USUAL.fullmatch(text)
+        if match:
+            parts = match.group("y", "m", "d") if match["y"] else match.group("y2", "m2", "d2")
+            try:
+                return datetime.date(*map(int, parts))
+            except ValueError:
+                pass  # e.g. 31/02/2005: strptime refuses it too
         for date_format in self.FORMATS:
             try:
                 return datetime.datetime.strptime(text, date_format).date()
@@ -383,6 +394,8 @@ class PortalResource(resources.ModelResource):
         self._many_to_many = [field for field in self._import_fields
                               if isinstance(field.widget, widgets.ManyToManyWidget)]
         self._texts = [field for field in self._import_fields if isinstance(field.widget, TextWidget)]
+        self._scalars = [field for field in self._import_fields
+                         if field.attribute and not field.readonly and field not in self._many_to_many]
         self._kinds = {field.column_name: self._kind(field) for field in self._import_fields}
         # Many-to-many links as ids, {field: {record id: [(link id, related id)]}}, when
         # the instance loader read them all at once (CachedKeyInstanceLoader).
@@ -433,10 +446,13 @@ class PortalResource(resources.ModelResource):
             for field in (self.fields[name] for name in self.get_import_id_fields())
             if instance.pk and isinstance(getattr(instance, field.attribute), str)
         }
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as error:
-            errors = error.error_dict
+        # The library's import_instance, without its per-cell calls (several a cell).
+        for field in self._scalars:
+            if field.column_name in row:
+                try:
+                    setattr(instance, field.attribute, field.clean(row))
+                except ValueError as error:
+                    errors[field.attribute] = [ValidationError(str(error), code="invalid")]
         instance.__dict__.update(keys)
         for attribute, stored in blank.items():
             if getattr(instance, attribute) in ("", None):
@@ -469,33 +485,41 @@ class PortalResource(resources.ModelResource):
         if import_validation_errors or self._before is None:
             return False
         after = self._values(instance, row, imported=True)
-        self._changes, unchanged = [], []
+        self._changes, differing = [], set()
         for column, value in after.items():
             before = self._before[column]
             if value == before:
-                unchanged.append(column)
                 continue
+            differing.add(self.fields[self._column_fields[column]].attribute)
             cells = self._cell(column, before), self._cell(column, value)
-            if cells[0] == cells[1]:
-                unchanged.append(column)
-            else:
+            if cells[0] != cells[1]:
                 self._changes.append((column, *cells))
-        # Fields the row leaves as they are: validate_instance need not check them again.
-        self._unchanged = [self.fields[self._column_fields[column]].attribute for column in unchanged
-                           if self._kinds[column] == "plain"]
+        # The fields the row leaves as they are (those of the other columns too):
+        # validate_instance need not check them again.
+        self._unchanged = [name for name in self._field_names if name not in differing]
         return not self._changes
 
     @cached_property
     def _column_fields(self):
         return {field.column_name: name for name, field in self.fields.items()}
 
+    @cached_property
+    def _field_names(self):
+        return [field.name for field in self._meta.model._meta.concrete_fields]
+
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         """The library's, except that an updated row's fields that keep their
-        stored value are not checked again."""
+        stored value are not checked again. The model's constraints still are,
+        whichever of their fields changed."""
         errors = dict(import_validation_errors or {})
         if self._meta.clean_model_instances:
             try:
-                instance.full_clean(exclude=[*errors, *self._unchanged], validate_unique=validate_unique)
+                instance.full_clean(exclude=[*errors, *self._unchanged], validate_unique=validate_unique,
+                                    validate_constraints=False)
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+            try:
+                instance.validate_constraints(exclude={name for name in errors if name != NON_FIELD_ERRORS})
             except ValidationError as error:
                 errors = error.update_error_dict(errors)
         if errors:
@@ -547,7 +571,8 @@ class PortalResource(resources.ModelResource):
         """A value of _values as an export writes its cell."""
         kind, field = self._kinds[column], self.fields[self._column_fields[column]]
         if kind == "m2m":
-            return LIST_SEPARATOR.join(sorted(field.widget.lookup.label(field.widget.lookup.get(pk)) for pk in value))
+            lookup = field.widget.lookup
+            return LIST_SEPARATOR.join(sorted(lookup.label(lookup.get(pk)) for pk in value))
         if kind == "fk":
             return field.widget.render(field.widget.lookup.get(value) if value is not None else None)
         if kind == "plain":
@@ -677,21 +702,20 @@ def partners_figure(pole):
 
 
 class BulkSaveMixin:
-    """A real import (not the preview) writes its records in batches, with their
-    history, instead of one by one with several queries per row and per
-    relation: benchmarks/import_bench.py measures the difference.
+    """An import writes its records in batches, with their history, instead of
+    one by one with several queries per row and per relation:
+    benchmarks/import_bench.py measures the difference. The preview (a dry run)
+    takes the same path, and import_data rolls it back.
 
     Rows are still read and validated one by one; the database constraints
     that Django would check with a query per row are checked here in Python
-    (keys are unique in the file, see spreadsheets.check_columns). The preview
-    (a dry run) takes the library's ordinary path, row by row.
+    (keys are unique in the file, see spreadsheets.check_columns).
     """
 
     batch_size = 500
 
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
-        self._bulk = not kwargs.get("dry_run")
         self._user = kwargs.get("user")
         self._creates, self._updates, self._relations = [], [], {}
 
@@ -704,8 +728,6 @@ class BulkSaveMixin:
         return super().get_queryset().select_related(*foreign_keys).prefetch_related(*many_to_many)
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        if not self._bulk:
-            return super().validate_instance(instance, import_validation_errors, validate_unique)
         errors = dict(import_validation_errors or {})
         # Related records come from the import's lookups: they exist, no query needed.
         # An empty one is still checked (required or not), which needs no query either.
@@ -727,29 +749,27 @@ class BulkSaveMixin:
         return []
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        if not self._bulk:
-            return super().save_instance(instance, is_create, row, **kwargs)
         self.before_save_instance(instance, row, **kwargs)
         instance.prepare_for_bulk_save()
         (self._creates if is_create else self._updates).append(instance)
         self.after_save_instance(instance, row, **kwargs)
 
     def save_m2m(self, instance, row, **kwargs):
-        if not self._bulk:
-            return super().save_m2m(instance, row, **kwargs)
         for field in self._many_to_many:
             if field.column_name in row:
                 self._relations.setdefault(field.attribute, []).append((instance, self._related(field, row)))
 
-    def import_data_inner(self, dataset, dry_run, raise_errors, using_transactions, collect_failed_rows, **kwargs):
-        # A real import writes nothing row by row (see save_instance): the savepoint the
-        # library opens around each row would protect nothing. The whole import stays in
-        # the transaction that import_data opens and rolls back on any error.
-        return super().import_data_inner(
-            dataset, dry_run, raise_errors, using_transactions and dry_run, collect_failed_rows, **kwargs)
+    def import_data_inner(self, dataset, dry_run, raise_errors, using_transactions, collect_failed_rows,
+                          **kwargs):
+        # Nothing is written row by row (see save_instance): the savepoints the library
+        # opens around each row and step would protect nothing. The import stays in the
+        # transaction import_data opens, and rolls back on an error or a dry run; a dry
+        # run without a transaction writes nothing.
+        self._write_at_end = using_transactions or not dry_run
+        return super().import_data_inner(dataset, dry_run, raise_errors, False, collect_failed_rows, **kwargs)
 
     def after_import(self, dataset, result, **kwargs):
-        if self._bulk and not (result.has_errors() or result.has_validation_errors()):
+        if self._write_at_end and not (result.has_errors() or result.has_validation_errors()):
             self._write()
         super().after_import(dataset, result, **kwargs)
 
@@ -769,7 +789,8 @@ class BulkSaveMixin:
         )
         with connection.cursor() as cursor:
             cursor.executemany(sql, [
-                [values[instance.pk][field.attname] for field in columns] + [instance.pk] for instance in instances
+                [values[instance.pk][field.attname] for field in columns] + [instance.pk]
+                for instance in instances
             ])
 
     def _write(self):
@@ -807,6 +828,8 @@ class BulkSaveMixin:
         connection = connections[router.db_for_write(history_model)]
         now = timezone.now()
         user = self._user or history_model.get_default_history_user(written[0])
+        user_id = {instance.pk: getattr(getattr(instance, "_history_user", user), "pk", None)
+                   for instance in written}
         created = {instance.pk for instance in self._creates}
         tracked = [(history_model._meta.get_field(field.name).column, field.attname)
                    for field in history_model.tracked_fields]
@@ -817,7 +840,7 @@ class BulkSaveMixin:
             + ["history_date", "history_change_reason", "history_type", "history_user_id"],
             [[values[instance.pk][attname] for _, attname in tracked]
              + [date, getattr(instance, "_change_reason", None) or "Import de tableur",
-                "+" if instance.pk in created else "~", getattr(getattr(instance, "_history_user", user), "pk", None)]
+                "+" if instance.pk in created else "~", user_id[instance.pk]]
              for instance in written],
         )
         versions = dict(history_model.objects.filter(history_date=now, id__in=list(values))
@@ -862,8 +885,8 @@ class BulkSaveMixin:
                     added += new
             if removed:
                 through.objects.filter(pk__in=removed).delete()
-            insert_rows(connection, through._meta.db_table,
-                        [through._meta.get_field(source).column, through._meta.get_field(target).column], added)
+            columns = [through._meta.get_field(source).column, through._meta.get_field(target).column]
+            insert_rows(connection, through._meta.db_table, columns, added)
         fresh = current_links(model, list(changed))
         return {name: {**{pk: links for pk, links in records.items() if pk not in changed}, **fresh[name]}
                 for name, records in stored.items()}

@@ -33,7 +33,7 @@ from odf.table import CoveredTableCell, Table, TableCell, TableRow
 from odf.text import P
 
 from poles.models import ImportLog, KeyFigure, Pole, Project, Territory, Theme
-from poles.resources import RESOURCES, ProjectResource
+from poles.resources import RESOURCES, DateWidget, ProjectResource
 from poles.spreadsheets import SpreadsheetError, export_dataset, read_spreadsheet, run_import, write_spreadsheet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1303,3 +1303,44 @@ def test_an_emptied_list_cell_removes_every_link_and_the_version_lists_none(pref
     assert not immunoreach.themes.exists()
     latest = immunoreach.history.latest()
     assert latest.history_type == "~" and list(latest.themes.all()) == []
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["aperçu", "import"])
+def test_an_end_date_before_the_stored_unchanged_start_is_refused_in_french(prefecture, dry_run):
+    Project.objects.filter(slug="iter").update(start_date=datetime.date(2020, 1, 1))
+    report = import_rows(
+        "projects", [["slug", "date_debut", "date_fin"], ["iter", "01/01/2020", "31/12/2019"]], dry_run=dry_run
+    )
+    assert report.errors == [(2, "(ligne)", "La date de fin doit suivre la date de début.")]
+    assert Project.objects.get(slug="iter").end_date is None
+
+
+@pytest.mark.parametrize("model, rows, message", [
+    ("themes", [["slug", "nom", "parent"], ["solaire", "Solaire", "solaire"]],
+     "Une thématique ne peut pas être sa propre parente."),
+    ("poles", [["sigle", "nom", "successeur"], ["PASS", "PASS", "PASS"]],
+     "Un pôle ne peut pas être son propre successeur."),
+])
+@pytest.mark.parametrize("dry_run", [True, False], ids=["aperçu", "import"])
+def test_a_record_named_as_its_own_parent_or_successor_is_refused_in_french(unchanged_database, model, rows, message,
+                                                                             dry_run):
+    report = import_rows(model, rows, dry_run=dry_run)
+
+    assert not report.applied
+    assert [(number, text) for number, _, text in report.errors] == [(2, message)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2005-07-12", datetime.date(2005, 7, 12)), ("2005-7-2", datetime.date(2005, 7, 2)),
+    ("12/07/2005", datetime.date(2005, 7, 12)), ("2/7/2005", datetime.date(2005, 7, 2)),
+    ("12/07/05", datetime.date(2005, 7, 12)), ("12-07-2005", datetime.date(2005, 7, 12)),
+    ("12.07.2005", datetime.date(2005, 7, 12)), ("29/02/2004", datetime.date(2004, 2, 29)),
+    ("29/02/2005", None), ("2005-02-30", None), ("00/07/2005", None), ("12/13/2005", None),
+    ("20050712", None), ("١٢/07/2005", None),  # Arabic-Indic digits are not a date here
+])
+def test_a_date_cell_is_read_in_each_accepted_form_and_nothing_else(text, expected):
+    if expected is None:
+        with pytest.raises(ValueError, match="n'est pas une date valide"):
+            DateWidget().clean(text)
+    else:
+        assert DateWidget().clean(text) == expected
