@@ -231,7 +231,9 @@ def dangerous_markup(content):
     found = []
     for element in tree.iter():
         tag = element.tag if isinstance(element.tag, str) else ""
-        if tag in {"iframe", "object", "embed"} or (tag.endswith("script") and "alert" in (element.text or "")):
+        # JSON-LD is data, never run; text breaking out of it would make a script element of its own.
+        runs = tag.endswith("script") and element.get("type") not in ("application/ld+json", "application/json")
+        if tag in {"iframe", "object", "embed"} or (runs and "alert" in (element.text or "")):
             found.append(tag)
         for name, value in element.attrib.items():
             if name.startswith("on") or value.strip().lower().startswith("javascript:"):
