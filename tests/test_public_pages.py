@@ -179,7 +179,7 @@ QUERIES_PER_PAGE = {
     "/": 8,  # the 8th: the territories of the published poles, for the map
     "/politique-nationale/": 2,
     "/poles/": 4,
-    "/poles/capenergies/": 6,
+    "/poles/capenergies/": 5,  # territories and centres in one query
     "/thematiques/": 3,
     "/thematiques/solaire/": 4,
     "/territoires/": 2,
