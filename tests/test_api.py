@@ -292,3 +292,11 @@ def test_a_key_with_a_nul_character_names_nothing(client, project):
         response = client.get(url)
         assert response.status_code == 200, url
         assert response.json()["resultats"] == []
+
+
+def test_an_empty_choice_is_refused_too(client, project):
+    response = client.get("/api/projets/?type=&statut=ongoing")
+    assert response.status_code == 400
+    assert list(response.json()["parametres"]) == ["type"]
+    assert response.json()["parametres"]["type"][0].startswith("«  » n'est pas une valeur possible")
+    assert client.get("/api/projets/?pole=").status_code == 200

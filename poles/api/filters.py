@@ -23,6 +23,15 @@ class KeyFilter(filters.CharFilter):
 
 
 class KeyFilterSet(filters.FilterSet):
+    def is_valid(self):
+        """An empty `type=` or `statut=` is not one of the values either (a form
+        would take it as "no filter")."""
+        valid = super().is_valid()
+        for name, choice in self.filters.items():
+            if isinstance(choice, filters.ChoiceFilter) and self.data.get(name) == "":
+                self.form.add_error(name, choice.extra["error_messages"]["invalid_choice"] % {"value": ""})
+        return valid and not self.form.errors
+
     def filter_queryset(self, queryset):
         # PostgreSQL refuses a NUL in a query, and no key contains one.
         if any(isinstance(value, str) and "\x00" in value for value in self.form.cleaned_data.values()):
