@@ -7,6 +7,7 @@ shared one cannot be stopped. Without PostgreSQL's programs the test is
 skipped, except under CI=true.
 """
 
+import hashlib
 import itertools
 import json
 import os
@@ -150,3 +151,27 @@ def test_pages_in_the_page_cache_are_still_served_while_the_database_is_down(ser
         postgres.start()
 
     assert (status, headers["X-Cache"]) == (200, "HIT")
+
+
+@pytest.mark.parametrize("command", ["backup_content", "restore_content"])
+def test_backup_and_restore_say_in_french_that_the_database_is_down(postgres, tmp_path, command):
+    env = {**os.environ, "DATABASE_URL": postgres.url, "DJANGO_SETTINGS_MODULE": "portal.settings_test"}
+    folder = tmp_path / "sauvegarde"
+    if command == "restore_content":
+        folder.mkdir()
+        (folder / "contenu.json").write_text("[]")
+        digest = hashlib.sha256(b"[]").hexdigest()
+        manifest = {"format": 1, "created_at": "2026-01-01", "migrations": [], "counts": {},
+                    "sha256": {"contenu.json": digest}}
+        (folder / "manifeste.json").write_text(json.dumps(manifest))
+    postgres.stop()
+    try:
+        done = subprocess.run([sys.executable, "manage.py", command, str(folder)], cwd=settings.BASE_DIR,
+                              env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        postgres.start()
+
+    assert done.returncode == 1
+    assert "a échoué" in done.stderr and "Traceback" not in done.stderr
+    if command == "backup_content":
+        assert list(folder.iterdir()) == []

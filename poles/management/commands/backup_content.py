@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core import serializers
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone, translation
 from django.utils.text import slugify
@@ -92,6 +92,21 @@ class Command(BaseCommand):
                 "pour ne jamais écraser une sauvegarde."
             )
         folder.mkdir(parents=True, exist_ok=True)
+        try:
+            manifest = self.write_content(folder)
+        except DatabaseError as error:
+            # The manifest is written last: without it, nothing here passes for a backup.
+            for path in folder.iterdir():
+                path.unlink()
+            raise CommandError(f"La sauvegarde a échoué, aucun fichier n'est gardé : {error}") from None
+        (folder / MANIFEST_FILE).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        total = sum(manifest["counts"].values())
+        self.stdout.write(self.style.SUCCESS(f"Sauvegarde écrite dans {folder} : {total} élément(s)."))
+
+    def write_content(self, folder):
+        """contenu.json and the spreadsheets; returns the manifest's content."""
         # One snapshot: an editor saving meanwhile changes either all files or none
         # (PostgreSQL's default isolation would let each query see newer saves).
         snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -119,7 +134,7 @@ class Command(BaseCommand):
                 dataset = export_dataset(spreadsheet_resource(model)(), model.objects.order_by("pk"))
                 (folder / name).write_bytes(write_spreadsheet(dataset, "xlsx"))
                 spreadsheets[model._meta.label_lower] = name
-            manifest = {
+            return {
                 "format": BACKUP_FORMAT,
                 "created_at": timezone.now().isoformat(),
                 "app_version": app_version(),
@@ -129,8 +144,4 @@ class Command(BaseCommand):
                 "spreadsheets": spreadsheets,
                 "sha256": {CONTENT_FILE: sha256(folder / CONTENT_FILE)},
             }
-        (folder / MANIFEST_FILE).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
-        )
-        total = sum(counts.values())
-        self.stdout.write(self.style.SUCCESS(f"Sauvegarde écrite dans {folder} : {total} élément(s)."))
+

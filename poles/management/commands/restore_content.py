@@ -29,8 +29,8 @@ class Command(BaseCommand):
     def handle(self, *args, directory, **options):
         folder = Path(directory)
         manifest = self.read_manifest(folder)
-        self.check_database(manifest)
         try:
+            self.check_database(manifest)
             with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
                 self.refuse_existing_content()
                 restored = self.load(folder, manifest)
