@@ -1,5 +1,6 @@
 """The site under gunicorn when its PostgreSQL stops and comes back: a French
-503 page meanwhile, and recovery without restarting anything.
+503 page meanwhile, cached pages still served, and recovery without restarting
+anything; the backup commands saying the database is down.
 
 A throwaway PostgreSQL instance is created for the module (initdb in a
 temporary folder, its own port; see tests/throwaway_postgres.py), since the
