@@ -5,9 +5,13 @@ import datetime
 import hashlib
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
@@ -345,3 +349,15 @@ def test_bad_backup_is_refused_in_french_and_changes_nothing(backed_up, spoil):
 
     assert snapshot() == {}
     assert history_counts() == history
+
+
+def test_the_command_line_exits_with_code_1_and_a_french_message(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "manage.py", "restore_content", str(tmp_path / "absent")],
+        cwd=settings.BASE_DIR, env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings_test"},
+        capture_output=True, text=True, timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert f"Le dossier « {tmp_path / 'absent'} » n'existe pas." in done.stderr
+    assert "Traceback" not in done.stderr
