@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db.models import CharField, Count, Max, Prefetch, Value
 from django.utils.functional import cached_property
-from django.utils.translation import gettext_lazy as _
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy as _
 
 from .models import KeyFigure, Pole, Project, Territory, Theme
 from .resources import RESOURCES, ReferenceListWidget, ReferenceWidget
@@ -145,9 +146,10 @@ def _generate(dataset):
 
 
 def size_label(size):
-    """A file size as the DSFR writes it: "850 octets", "12,4 ko", "1,2 Mo"."""
+    """A file size as the DSFR writes it ("850 octets", "12,4 ko", "1,2 Mo"), in
+    the page's language. Rounded first: number_format cuts the decimals off."""
     if size < 1024:
-        return f"{size} octets"
+        return gettext("%(size)s octets") % {"size": size}
     if size < 1024 * 1024:
-        return f"{size / 1024:.1f} ko".replace(".", ",")
-    return f"{size / 1024 / 1024:.1f} Mo".replace(".", ",")
+        return gettext("%(size)s ko") % {"size": number_format(round(size / 1024, 1), 1)}
+    return gettext("%(size)s Mo") % {"size": number_format(round(size / 1024 / 1024, 1), 1)}
