@@ -300,3 +300,12 @@ def test_an_empty_choice_is_refused_too(client, project):
     assert list(response.json()["parametres"]) == ["type"]
     assert response.json()["parametres"]["type"][0].startswith("«  » n'est pas une valeur possible")
     assert client.get("/api/projets/?pole=").status_code == 200
+
+
+def test_head_answers_the_headers_of_get(client, project):
+    get = client.get("/api/poles/")
+    head = client.head("/api/poles/")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head["ETag"] == get["ETag"]
+    assert head["Access-Control-Allow-Origin"] == "*"

@@ -178,3 +178,9 @@ def test_query_count_does_not_grow_with_content(client, project, make_projects, 
     with django_assert_num_queries(6):
         # The content's state, then the projects only: the other datasets have not changed.
         client.get("/donnees/projets.csv")
+
+
+def test_english_page_gives_sizes_in_english_and_the_same_files(client, project):
+    page = client.get("/en/donnees/").content.decode()
+    assert re.search(r'<span class="fr-link__detail">XLSX – \d+\.\d kB</span>', page)
+    assert client.get("/en/donnees/projets.csv").content == client.get("/donnees/projets.csv").content
