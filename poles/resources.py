@@ -6,6 +6,7 @@ official code), never on display names. Every cell is read strictly: an
 unknown reference, a word in a number column or an impossible date is an
 error on that row, in French, naming the value — never a silent drop.
 """
+import copy
 import datetime
 import re
 from functools import cached_property
@@ -712,10 +713,9 @@ class BulkSaveMixin:
     (keys are unique in the file, see spreadsheets.check_columns).
     """
 
-    batch_size = 500
-
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
+        self._blank = None
         self._user = kwargs.get("user")
         self._creates, self._updates, self._relations = [], [], {}
 
@@ -726,6 +726,14 @@ class BulkSaveMixin:
         many_to_many = [field.name for field in options.many_to_many]
         foreign_keys = [field.name for field in options.concrete_fields if field.many_to_one]
         return super().get_queryset().select_related(*foreign_keys).prefetch_related(*many_to_many)
+
+    def init_instance(self, row=None):
+        # Building a record from scratch is slow (modeltranslation switches the language
+        # for each translated field's default): each new row gets a copy of one blank
+        # record, so the import's new records share their creation time.
+        if self._blank is None:
+            self._blank = super().init_instance(row)
+        return copy.copy(self._blank)
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
         errors = dict(import_validation_errors or {})
@@ -773,6 +781,24 @@ class BulkSaveMixin:
             self._write()
         super().after_import(dataset, result, **kwargs)
 
+    def _insert_rows(self, instances, prepared):
+        """Plain INSERTs, sent together (bulk_create compiles each value of each
+        row), then the new ids, read by the import's key, a unique field."""
+        if not instances:
+            return
+        model = self._meta.model
+        connection = connections[router.db_for_write(model)]
+        columns = [field for field in model._meta.concrete_fields if not field.primary_key]
+        insert_rows(connection, model._meta.db_table, [field.column for field in columns],
+                    [[row[field.attname] for field in columns] for row in prepared])
+        key = self.fields[self.get_import_id_fields()[0]].attribute
+        ids = dict(model._base_manager.using(connection.alias)
+                   .filter(**{f"{key}__in": [getattr(instance, key) for instance in instances]})
+                   .values_list(key, "pk"))
+        for instance, row in zip(instances, prepared):
+            instance.pk = row[model._meta.pk.attname] = ids[getattr(instance, key)]
+            instance._state.adding, instance._state.db = False, connection.alias
+
     def _update_rows(self, instances, values):
         """One plain UPDATE per row, sent together: Django's bulk_update builds a
         CASE expression per row and per column, slower than this by far."""
@@ -797,18 +823,18 @@ class BulkSaveMixin:
         """Records, then their relations, then one history version each, with its
         relations as the library's own history would record them."""
         model = self._meta.model
-        model.objects.bulk_create(self._creates, batch_size=self.batch_size)
         written = self._creates + self._updates
         if not written:
             return
         # Each record's columns as the database takes them, for its row and its version.
         connection = connections[router.db_for_write(model)]
         columns = model._meta.concrete_fields
-        values = {
-            instance.pk: {field.attname: field.get_db_prep_save(getattr(instance, field.attname), connection)
-                          for field in columns}
+        prepared = [
+            {field.attname: field.get_db_prep_save(getattr(instance, field.attname), connection) for field in columns}
             for instance in written
-        }
+        ]
+        self._insert_rows(self._creates, prepared[:len(self._creates)])
+        values = {instance.pk: row for instance, row in zip(written, prepared)}
         self._update_rows(self._updates, values)
         # save() and its signals are bypassed: the cached public pages are forgotten here.
         cache.content_changed()
