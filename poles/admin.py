@@ -3,7 +3,7 @@ publication and verification actions, and a list of what needs checking."""
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, router, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper, ObjDiffDisplay
 
 from . import pending_imports
+from .forms import VERSION_FIELD, VersionedInlineForm, VersionedModelForm
 from .models import ImportLog, KeyFigure, Page, PolicyItem, Pole, Project, Territory, Theme
 from .resources import RESOURCES
 from .spreadsheets import (
@@ -70,9 +71,17 @@ class HistoryDisplay(HistoricalRecordContextHelper):
         return ObjDiffDisplay(max_length=1_000_000)
 
 
-class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
-    """What every content model's admin shares: history, publication, verification."""
+def with_version_field(fieldsets):
+    """The form's hidden version (see poles/forms.py), as the last line of the last fieldset."""
+    *others, (name, options) = fieldsets
+    return [*others, (name, {**options, "fields": [*options["fields"], VERSION_FIELD]})]
 
+
+class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
+    """What every content model's admin shares: history, publication, verification,
+    and the refusal to save over a change made since the form was opened."""
+
+    form = VersionedModelForm
     actions = ["publish", "unpublish", "mark_verified"]
 
     class Media:
@@ -82,6 +91,24 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_per_page = 50
     history_list_per_page = 50
+
+    def get_fieldsets(self, request, obj=None):
+        return with_version_field(super().get_fieldsets(request, obj))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """A conflict on an inline record is also said at the top of the page."""
+        form = context["adminform"].form
+        if form.is_bound and form.version_conflict is None:
+            for inline in context.get("inline_admin_formsets", []):
+                for inline_form in inline.formset.forms:
+                    if getattr(inline_form, "version_conflict", None):
+                        form.add_error(None, inline_form.version_conflict)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """In a transaction, as the change form is: the version check locks the record."""
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_historical_record_context_helper(self, request, historical_record):
         return HistoryDisplay(self.model, historical_record)
@@ -267,7 +294,16 @@ class SpreadsheetAdminMixin:
         return response
 
 
-class ProjectInline(TranslationStackedInline):
+class VersionedInlineMixin:
+    """Inline records carry their version too, and are written only if the editor changed them."""
+
+    form = VersionedInlineForm
+
+    def get_fieldsets(self, request, obj=None):
+        return with_version_field(super().get_fieldsets(request, obj))
+
+
+class ProjectInline(VersionedInlineMixin, TranslationStackedInline):
     """Stacked, not tabular: a table row gives screen readers no label per field."""
 
     model = Project
@@ -277,7 +313,7 @@ class ProjectInline(TranslationStackedInline):
     show_change_link = True
 
 
-class KeyFigureInline(TranslationStackedInline):
+class KeyFigureInline(VersionedInlineMixin, TranslationStackedInline):
     model = KeyFigure
     fields = ("value", "label", "reference_date", "period", "order", "is_published")
     extra = 0
