@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from poles.db_down import DATABASE_DOWN_ERRORS
 from poles.resources import RESOURCES
 from poles.spreadsheets import FORMATS, export_dataset, write_spreadsheet
 
@@ -13,7 +14,11 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", help="fichier à écrire (par défaut : la sortie standard)")
 
     def handle(self, *args, model, file_format, output, **options):
-        content = write_spreadsheet(export_dataset(RESOURCES[model]()), file_format)
+        try:
+            content = write_spreadsheet(export_dataset(RESOURCES[model]()), file_format)
+        except DATABASE_DOWN_ERRORS:
+            raise CommandError("La base de données ne répond pas : rien n'a été exporté. "
+                               "Réessayez quand elle sera de nouveau disponible.") from None
         if output:
             with open(output, "wb") as target:
                 target.write(content)

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from poles.db_down import DATABASE_DOWN_ERRORS
 from poles.resources import RESOURCES
 from poles.spreadsheets import SpreadsheetError, read_spreadsheet, record_import, run_import
 
@@ -18,7 +19,14 @@ class Command(BaseCommand):
         parser.add_argument("--model", required=True, choices=sorted(RESOURCES), help="ce que contient le fichier")
         parser.add_argument("--dry-run", action="store_true", help="vérifie et compte sans rien écrire")
 
-    def handle(self, *args, file, model, dry_run, **options):
+    def handle(self, *args, **options):
+        try:
+            self.import_file(**options)
+        except DATABASE_DOWN_ERRORS:
+            raise CommandError("La base de données ne répond pas : rien n'a été importé. "
+                               "Réessayez quand elle sera de nouveau disponible.") from None
+
+    def import_file(self, *, file, model, dry_run, **options):
         path = Path(file)
         try:
             content = path.read_bytes()
