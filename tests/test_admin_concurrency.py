@@ -1,17 +1,24 @@
 """Two editors at once, or an editor and an import: the admin never saves a form
 over a change made since it was opened, says who made it, in French, and keeps
 what the editor typed. Inline records the editor did not touch are not written."""
+import io
+import threading
 from html import unescape
 from html.parser import HTMLParser
 
+import psycopg
 import pytest
 import tablib
+from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from poles.models import KeyFigure, Pole, Project
 from poles.resources import RESOURCES
 from poles.spreadsheets import export_dataset, run_import
+from tests.throwaway_postgres import wait_until
 
 CONFLICT = "depuis que vous l'avez ouverte : vos modifications n'ont pas été enregistrées."
 RELOAD = "Rechargez la page pour voir la version actuelle, puis refaites vos modifications."
@@ -249,3 +256,41 @@ def test_a_version_restored_from_the_history_is_checked_against_the_record_now(a
 
     assert alice.post(url, open_form(alice, url)).status_code == 302  # reopened: the restore goes through
     assert Pole.objects.get(pk=pole.pk).summary_fr == first.summary_fr
+
+
+def test_a_save_waiting_for_another_one_to_finish_sees_it(transactional_db):
+    """The race the version check must win: another save has locked and changed the pole but
+    not committed yet when this one is checked. The check waits for it (SELECT … FOR UPDATE),
+    then sees its version; a plain read would see the old one and overwrite the other save."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite lets one writer at a time: no race to lose")
+    call_command("seed_content", stdout=io.StringIO())
+    alice = editor_client("alice@example.org")
+    pole = Pole.objects.get(slug="capenergies")
+    data = open_form(alice, pole_url(pole))
+    data["summary_fr"] = "Le résumé d'Alice."
+    database = settings.DATABASES["default"]
+    responses = []
+
+    def save():
+        try:
+            responses.append(alice.post(pole_url(pole), data))
+        finally:
+            connection.close()
+
+    address = {"dbname": database["NAME"], "user": database["USER"], "password": database["PASSWORD"],
+               "host": database["HOST"], "port": database["PORT"] or 5432}
+    with psycopg.connect(**address) as other, psycopg.connect(**address, autocommit=True) as watcher:
+        with other.transaction():
+            other.execute(f"UPDATE {Pole._meta.db_table} SET summary_fr = %s, updated_at = now() WHERE id = %s",
+                          ["Le résumé de Bruno.", pole.pk])
+            saving = threading.Thread(target=save)
+            saving.start()
+            # Polled outside the transaction, whose view of pg_stat_activity is a snapshot.
+            wait_until(lambda: watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = %s",
+                [database["NAME"]]).fetchone()[0] == 1, "Alice's save waiting for Bruno's")
+        saving.join(timeout=60)
+
+    assert CONFLICT in page_text(responses[0])
+    assert Pole.objects.get(pk=pole.pk).summary_fr == "Le résumé de Bruno."
