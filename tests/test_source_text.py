@@ -60,10 +60,14 @@ def crawl(client):
         seen.add(url)
         response = client.get(url)
         assert response.status_code == 200, url
+        if not response["Content-Type"].startswith("text/html"):
+            continue  # a download, a feed, the API
         parser = VisibleText()
         parser.feed(response.content.decode())
         text.append(normalise(" ".join(parser.chunks)))
-        queue.extend(link for link in parser.links if urlsplit(link).path not in seen)
+        # The source is French: English pages (/en/…) would only double the crawl.
+        queue.extend(link for link in parser.links
+                     if urlsplit(link).path not in seen and not urlsplit(link).path.startswith("/en/"))
     return seen, "\n".join(text)
 
 
