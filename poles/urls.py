@@ -17,11 +17,11 @@ urlpatterns = [
     path("projets/", views.ProjectListView.as_view(), name="project-list"),
     path("projets/<slug:slug>/", views.ProjectDetailView.as_view(), name="project-detail"),
     path("plan-du-site/", views.SiteMapView.as_view(), name="site-map"),
+    path("recherche/", views.SearchView.as_view(), name="search"),
     path("donnees/", views.OpenDataView.as_view(), name="open-data"),
     path("donnees/api/", views.ApiDocView.as_view(), name="api-doc"),
     path("donnees/<slug:dataset>.<slug:file_format>", views.open_data_file, name="open-data-file"),
     path("flux.atom", LatestChangesFeed(), name="feed"),
-    path("recherche/", views.SearchView.as_view(), name="search"),
     # The footer's mandatory pages: text from the database, address fixed here.
     path("accessibilite/", views.PageView.as_view(slug="accessibilite"), name="accessibility"),
     path("mentions-legales/", views.PageView.as_view(slug="mentions-legales"), name="legal-notice"),

@@ -263,6 +263,7 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
+        "manifest-src": [SELF],  # the DSFR's web manifest (favicons)
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],

@@ -5,10 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from poles.views import health
-
 from poles.sitemaps import SITEMAPS
-from poles.views import robots_txt
+from poles.views import health, robots_txt
 from security.views import csp_report
 
 urlpatterns = [
