@@ -35,6 +35,18 @@ def french_after_each_test():
     translation.deactivate()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Tests on a transactional database run last, browser tests at the very end, after
+    pytest-randomly's shuffle. Their database is flushed after each test, which deletes what
+    data migrations created (the admin's groups): tests using `db` must not come after them.
+    pytest-django orders tests that way, but pytest-randomly shuffles modules afterwards."""
+    items.sort(key=lambda item: (
+        item.get_closest_marker("browser") is not None,
+        "transactional_db" in getattr(item, "fixturenames", ()),
+    ))
+
+
 @pytest.fixture
 def prefecture(db):
     """The prefecture's whole content, as `make run` loads it."""

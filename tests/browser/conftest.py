@@ -48,15 +48,6 @@ def chromium_available():
     return Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
-    """Browser tests run last, after pytest-randomly's shuffle. Their transactional database is
-    flushed after each test, which deletes what data migrations created (the admin's groups):
-    tests using `db` must not come after them. pytest-django orders tests that way, but
-    pytest-randomly shuffles modules afterwards."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
-
-
 def pytest_runtest_setup(item):
     """Skip browser tests before any fixture starts (one reason line in the summary)...
     ...except under CI=true, where the `browser` fixture turns a missing Chromium into an error."""
