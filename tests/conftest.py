@@ -105,6 +105,37 @@ def project(db, pole, theme, territory):
 
 
 @pytest.fixture
+def drafts(pole):
+    """A draft of each kind, none linked from a published record: a pole with its
+    project, a published pole's draft project, a theme and a territory."""
+    draft_pole = Pole.objects.create(name="Pôle brouillon", acronym="BROUILLON", slug="pole-brouillon",
+                                     title="Brouillon", summary="Secret.", is_published=False)
+    Project.objects.create(title="Projet d'un pôle brouillon", slug="projet-pole-brouillon", pole=draft_pole,
+                           summary="Secret.")
+    Project.objects.create(title="Projet brouillon", slug="projet-brouillon", pole=pole, summary="Secret.",
+                           is_published=False)
+    draft_theme = Theme.objects.create(name="Thème brouillon", slug="theme-brouillon", is_published=False)
+    draft_territory = Territory.objects.create(name="Commune brouillon", slug="commune-brouillon", kind="commune",
+                                               code="04999", is_published=False)
+    return {"pole": draft_pole, "theme": draft_theme, "territory": draft_territory}
+
+
+@pytest.fixture
+def linked_drafts(drafts, pole, project, theme):
+    """The drafts, now pointed to by published records: a theme's parent, a pole's and
+    a project's theme and territory, a pole's successor; and the pole's partners figure
+    unpublished."""
+    Theme.objects.filter(pk=theme.pk).update(parent=drafts["theme"])
+    for record in (pole, project):
+        record.themes.add(drafts["theme"])
+        record.territories.add(drafts["territory"])
+    pole.successor = drafts["pole"]
+    pole.save()
+    KeyFigure.objects.filter(pole=pole, label="partenaires").update(is_published=False)
+    return drafts
+
+
+@pytest.fixture
 def make_projects(pole, theme, territory):
     """Adds `count` published projects, each with a theme and a territory, to the pole."""
 

@@ -11,7 +11,7 @@ from django.db import close_old_connections
 from django.utils.http import http_date
 from hypothesis import HealthCheck, settings
 
-from poles.models import Pole, Project, Territory, Theme
+from poles.models import Pole, Project, Theme
 
 
 # The schema as the API serves it, fetched in-process through WSGI (no database
@@ -34,32 +34,10 @@ def wsgi_keeps_the_test_connection():
 
 @schema.parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_answer_matches_the_schema(case, project, drafts, wsgi_keeps_the_test_connection):
+def test_every_answer_matches_the_schema(case, project, linked_drafts, wsgi_keeps_the_test_connection):
     """Status codes, content types and bodies are those the schema describes,
     for generated paths and parameters, and no answer is a server error."""
     case.call_and_validate()
-
-
-@pytest.fixture
-def drafts(pole, theme, territory):
-    """A draft of each kind, linked to published records where it can be."""
-    draft_pole = Pole.objects.create(
-        name="Pôle brouillon", acronym="BROUILLON", slug="pole-brouillon", title="Brouillon", summary="Secret.",
-        is_published=False,
-    )
-    Project.objects.create(title="Projet d'un pôle brouillon", slug="projet-pole-brouillon", pole=draft_pole,
-                           summary="Secret.")
-    Project.objects.create(title="Projet brouillon", slug="projet-brouillon", pole=pole, summary="Secret.",
-                           is_published=False)
-    draft_theme = Theme.objects.create(name="Thème brouillon", slug="theme-brouillon", is_published=False)
-    Theme.objects.filter(pk=theme.pk).update(parent=draft_theme)
-    pole.themes.add(draft_theme)
-    draft_territory = Territory.objects.create(name="Commune brouillon", slug="commune-brouillon", kind="commune",
-                                               code="04999", is_published=False)
-    pole.territories.add(draft_territory)
-    pole.successor = draft_pole
-    pole.save()
-    return {"pole": draft_pole, "theme": draft_theme, "territory": draft_territory}
 
 
 def results(client, url):
@@ -143,7 +121,7 @@ def test_page_size_is_capped(client, make_projects):
     assert client.get("/api/projets/?par_page=1000").json()["nombre"] == 3
 
 
-def test_drafts_never_appear(client, admin_client, project, drafts):
+def test_drafts_never_appear(client, admin_client, linked_drafts):
     """Not in lists, not as a link of a published record, not in a filter,
     not at their own address — not even for staff."""
     for viewer in (client, admin_client):

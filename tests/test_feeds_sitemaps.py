@@ -10,24 +10,11 @@ from defusedxml import ElementTree
 from django.conf import settings
 from django.utils import timezone
 
-from poles.models import Page, Pole, Project, Territory, Theme
+from poles.models import Page, Pole, Project, Theme
 from tests.conftest import SITE_PAGE_SLUGS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-
-
-@pytest.fixture
-def drafts(pole, project):
-    draft_pole = Pole.objects.create(name="Pôle brouillon", acronym="BROUILLON", slug="pole-brouillon",
-                                     title="Brouillon", summary="Secret.", is_published=False)
-    Project.objects.create(title="Projet d'un pôle brouillon", slug="projet-pole-brouillon", pole=draft_pole,
-                           summary="Secret.")
-    Project.objects.create(title="Projet brouillon", slug="projet-brouillon", pole=pole, summary="Secret.",
-                           is_published=False)
-    Theme.objects.create(name="Thème brouillon", slug="theme-brouillon", is_published=False)
-    Territory.objects.create(name="Commune brouillon", slug="commune-brouillon", kind="commune", code="04999",
-                             is_published=False)
 
 
 def parse_datetime(text):

@@ -9,7 +9,7 @@ import pytest
 import tablib
 from django.utils import timezone
 
-from poles.models import KeyFigure, Pole, Project, Territory, Theme
+from poles.models import Pole, Project, Territory, Theme
 from poles.open_data import DATASETS, FORMATS
 from poles.resources import RESOURCES
 from poles.spreadsheets import read_spreadsheet, run_import
@@ -57,30 +57,6 @@ def test_every_download_imports_back_unchanged(client, unlinked_drafts):
             report = run_import(RESOURCES[dataset.resource], rows, dry_run=True)
             assert report.errors == [], (slug, file_format, report.errors)
             assert (report.new, report.updated, report.unchanged) == (0, 0, published), (slug, file_format)
-
-
-@pytest.fixture
-def linked_drafts(pole, project, theme, territory):
-    """Drafts a published record points to: a theme, a territory, a parent
-    theme, a successor pole, a partners figure, a project, a project's pole."""
-    draft_pole = Pole.objects.create(name="Pôle brouillon", acronym="BROUILLON", slug="pole-brouillon",
-                                     title="Brouillon", summary="Secret.", is_published=False)
-    Project.objects.create(title="Projet d'un pôle brouillon", slug="projet-pole-brouillon", pole=draft_pole,
-                           summary="Secret.")
-    Project.objects.create(title="Projet brouillon", slug="projet-brouillon", pole=pole, summary="Secret.",
-                           is_published=False)
-    draft_theme = Theme.objects.create(name="Thème brouillon", slug="theme-brouillon", is_published=False)
-    theme.parent = draft_theme
-    theme.save()
-    draft_territory = Territory.objects.create(name="Commune brouillon", slug="commune-brouillon",
-                                               kind="commune", code="04999", is_published=False)
-    pole.themes.add(draft_theme)
-    pole.territories.add(draft_territory)
-    project.themes.add(draft_theme)
-    project.territories.add(draft_territory)
-    pole.successor = draft_pole
-    pole.save()
-    KeyFigure.objects.filter(pole=pole, label="partenaires").update(is_published=False)
 
 
 def test_drafts_never_leave(client, linked_drafts):
