@@ -10,10 +10,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.translator import translator
+
+from .addresses import page_url
 
 
 # A record not verified for this long is flagged "à vérifier" to editors.
@@ -144,7 +145,7 @@ class Theme(NaturalKey, Content):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("poles:theme-detail", kwargs={"slug": self.slug})
+        return page_url("poles:theme-detail", self.slug)
 
 
 class TerritoryQuerySet(ContentQuerySet):
@@ -215,7 +216,7 @@ class Territory(NaturalKey, Content):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("poles:territory-detail", kwargs={"slug": self.slug})
+        return page_url("poles:territory-detail", self.slug)
 
     @property
     def kind_plural(self):
@@ -307,7 +308,7 @@ class Pole(NaturalKey, Content):
         return self.acronym
 
     def get_absolute_url(self):
-        return reverse("poles:pole-detail", kwargs={"slug": self.slug})
+        return page_url("poles:pole-detail", self.slug)
 
 
 class KeyFigureQuerySet(ContentQuerySet):
@@ -413,7 +414,7 @@ class Project(NaturalKey, Content):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("poles:project-detail", kwargs={"slug": self.slug})
+        return page_url("poles:project-detail", self.slug)
 
     @property
     def is_public(self):
@@ -475,7 +476,7 @@ class Page(NaturalKey, Content):
         return self.title
 
     def get_absolute_url(self):
-        return reverse(self.URL_NAMES[self.slug])
+        return page_url(self.URL_NAMES[self.slug])
 
 
 # The editable content, in the order the admin lists what needs checking.

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import markdown
 from django.db import connection, transaction
 from django.db.models import Prefetch
-from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
+from .addresses import page_url
 from .models import Page, PolicyItem, Pole, Project, SearchEntry, Territory, Theme
 from .templatetags.poles_tags import MARKDOWN_OPTIONS
 
@@ -312,8 +312,8 @@ def highlighted(text):
 
 def url(kind, slug):
     if kind == Kind.PAGE:
-        return reverse(Page.URL_NAMES[slug])
-    return reverse(f"poles:{kind}-detail", kwargs={"slug": slug})
+        return page_url(Page.URL_NAMES[slug])
+    return page_url(f"poles:{kind}-detail", slug)
 
 
 class Results:

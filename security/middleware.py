@@ -1,8 +1,9 @@
 """Response headers Django does not set itself, and a bound on request bodies."""
 from django.conf import settings
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from poles.addresses import page_url
 
 # Browser features the portal never uses, turned off for its pages and anything they embed.
 # Only features Chromium 156 knows: it logs an unknown one on every page's console.
@@ -31,7 +32,7 @@ class SecurityHeadersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        response.headers.setdefault("Reporting-Endpoints", f'{CSP_REPORT_GROUP}="{reverse("csp-report")}"')
+        response.headers.setdefault("Reporting-Endpoints", f'{CSP_REPORT_GROUP}="{page_url("csp-report")}"')
         return response
 
 

@@ -43,13 +43,13 @@ def live_redis(settings):
         if IN_CI:
             pytest.fail("CI=true mais TEST_REDIS_URL est absent : .ci/run démarre Redis et l'exporte.", pytrace=False)
         pytest.skip("ni TEST_REDIS_URL ni REDIS_URL : tests avec un vrai serveur Redis ignorés")
-    settings.CACHES = redis_caches(REDIS_URL)
+    settings.CACHES = {**settings.CACHES, **redis_caches(REDIS_URL)}
     cache.bump()
 
 
 @pytest.fixture
 def dead_redis(settings):
-    settings.CACHES = redis_caches(DEAD_REDIS)
+    settings.CACHES = {**settings.CACHES, **redis_caches(DEAD_REDIS)}
     yield
     # This process skipped the cache after the failure: back to normal for the next tests.
     cache._unavailable_until = 0.0

@@ -25,7 +25,7 @@ def closed_port():
 def dead_redis(settings):
     backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
                "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}
-    settings.CACHES = {"default": backend, "content-generation": backend}
+    settings.CACHES = {**settings.CACHES, "default": backend, "content-generation": backend}
     yield
     cache._unavailable_until = 0.0
     cache._bump_pending = False

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from poles.models import Territory
 
@@ -65,36 +67,36 @@ def territory_map(*groups, title, focus=None, map_id="carte"):
         }.values(),
         key=lambda territory: (KIND_RANK.get(territory.kind, len(KIND_RANK)), territory.name),
     )
-    data = boundaries()
-    shapes = data["shapes"]
     items = [(territory, shape_of(territory)) for territory in territories]
     drawn = [(territory, shape) for territory, shape in items if shape]
     context = {"map_id": map_id, "title": title, "items": items, "drawn": drawn}
-    if not drawn:
-        return context
+    if drawn:
+        # Framed on the focus if drawn, else on all; a commune is shown within its département.
+        framed = [territory for territory, _ in drawn if territory == focus] or [territory for territory, _ in drawn]
+        context["view_box"], context["background"] = framing(
+            tuple(shape_key(territory) for territory, _ in drawn),
+            tuple(
+                [shape_key(territory) for territory in framed]
+                + [departement_of(territory.code) for territory in framed if territory.kind == Territory.Kind.COMMUNE]
+            ),
+        )
+    return context
 
-    # Frame the territories; a commune is shown within its département.
-    framed = [(territory, shape) for territory, shape in drawn if territory == focus] or drawn
-    boxes = [shape["box"] for _, shape in framed]
-    boxes += [
-        shapes[key]["box"]
-        for territory, _ in framed
-        if territory.kind == Territory.Kind.COMMUNE and (key := departement_of(territory.code)) in shapes
-    ]
-    x0, y0, x1, y1 = union(boxes)
+
+@functools.lru_cache(maxsize=1024)
+def framing(highlighted, framed):
+    """The view box around the `framed` outlines (keys without an outline are ignored), and the
+    background drawn under the `highlighted` ones: regions filled, départements above them as
+    thin borders. Both depend only on the keys and the outlines file, hence kept per process."""
+    shapes = boundaries()["shapes"]
+    x0, y0, x1, y1 = union([shapes[key]["box"] for key in framed if key in shapes])
     margin = round(max(x1 - x0, y1 - y0) * MARGIN)
     frame = [x0 - margin, y0 - margin, x1 + margin, y1 + margin]
-    highlighted = {shape_key(territory) for territory, _ in drawn}
     wide = frame[2] - frame[0] > DEPARTEMENT_CONTEXT_MAX_WIDTH
-    # Regions underneath, filled; départements above them as thin borders.
-    background = [
-        {"kind": kind, "d": shapes[key]["d"]}
+    background = "".join(
+        format_html('<path class="portal-map__context portal-map__context--{}" d="{}"/>', kind, shapes[key]["d"])
         for kind in ["region", *([] if wide else ["departement"])]
-        for key in data["context"]
+        for key in boundaries()["context"]
         if key.startswith(f"{kind}:") and key not in highlighted and overlaps(shapes[key]["box"], frame)
-    ]
-    context.update(
-        view_box=f"{frame[0]} {frame[1]} {frame[2] - frame[0]} {frame[3] - frame[1]}",
-        background=background,
     )
-    return context
+    return f"{frame[0]} {frame[1]} {frame[2] - frame[0]} {frame[3] - frame[1]}", mark_safe(background)  # noqa: S308

@@ -1,13 +1,16 @@
 """Template filters for editor-supplied text, and the page's versions in each language."""
+import functools
+
 import markdown as markdown_lib
 import nh3
 from django import template
 from django.conf import settings
-from django.urls import reverse, translate_url
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from modeltranslation.utils import build_localized_fieldname, get_language
+
+from poles.addresses import page_url, translated_path
 
 register = template.Library()
 
@@ -22,8 +25,12 @@ ALLOWED_URL_SCHEMES = {"http", "https", "mailto", "tel"}
 MARKDOWN_OPTIONS = {"extensions": ["abbr", "sane_lists"], "output_format": "html"}
 
 
+@functools.lru_cache(maxsize=256)
 def render_markdown(text):
-    """Markdown to HTML, sanitised with nh3 so that no script or frame survives."""
+    """Markdown to HTML, sanitised with nh3 so that no script or frame survives.
+
+    Kept per process for the texts last rendered: the same text always gives the same HTML,
+    and converting a pole's body costs more than the rest of its page's content."""
     html = markdown_lib.markdown(text or "", **MARKDOWN_OPTIONS)
     return nh3.clean(
         html,
@@ -80,10 +87,10 @@ def language_versions(context, path):
     current = translation.get_language()
     versions = []
     for code, name in settings.LANGUAGES:
-        url = translate_url(path, code)
+        url = translated_path(path, code)
         if url == path and code != current:
             with translation.override(code):
-                url = reverse("poles:home")
+                url = page_url("poles:home")
         versions.append({
             "code": code,
             "name": name,
