@@ -1,5 +1,7 @@
 """What a visitor sees: every public page answers, drafts never show, and the
 page furniture (title, description, canonical link, breadcrumb, footer) is there."""
+import re
+
 import html5lib
 import pytest
 from django.urls import reverse
@@ -144,8 +146,12 @@ def test_footer_states_the_accessibility_status(client, site):
 
 
 def test_main_navigation_marks_the_current_section(client, site):
+    """The header is kept per section between visits: each page still marks its own, only."""
     page = text_of(client.get("/poles/capenergies/"))
     assert '<a class="fr-nav__link" href="/poles/" aria-current="true">Pôles</a>' in page
+    for path, section in [("/thematiques/", "/thematiques/"), ("/", "/"), ("/poles/capenergies/", "/poles/")]:
+        marked = re.findall(r'<a class="fr-nav__link" href="([^"]+)" aria-current', text_of(client.get(path)))
+        assert marked == [section], path
 
 
 def test_unknown_address_gets_the_french_404_page(client, site):
