@@ -21,6 +21,12 @@ source benchmarks/stack.sh
 trap 'stop_server; rm -rf "$WORK"' EXIT
 mkdir -p "$REPORTS"
 start_server
+# Warm-up: a fresh gunicorn worker compiles the templates (and fills the page cache) on its
+# first request of a page, which would slow only the first Lighthouse run; each worker gets
+# a few requests of each measured page first.
+for page in / /poles/capenergies/; do
+    for _ in 1 2 3 4; do curl -fs -o /dev/null "$BASE$page"; done
+done
 
 printf '\n%-22s %-8s %5s %5s %5s %5s   %s\n' "page" "preset" "perf" "a11y" "bp" "seo" "FCP / LCP / TBT / CLS / SI"
 for page in / /poles/capenergies/; do
