@@ -198,7 +198,7 @@ else:
             "LOCATION": os.environ.get("PORTAL_CACHE_DIR", str(BASE_DIR / ".cache")),
         },
     }
-# The pages' chrome (header, footer, display settings), which no content edit changes, is
+# The pages' chrome (asset links, header, footer, display settings), which no content edit changes, is
 # kept in each process's memory by {% cache … using="chrome" %}; not in debug, where a
 # template edit must show at once.
 CACHES["chrome"] = {

@@ -124,8 +124,10 @@ class PageProblems:
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.console_errors.append(f"exception JS : {error}"))
-        page.on("requestfailed", lambda request: self.failed_requests.append(
-            f"{request.method} {request.url} : {request.failure}"))
+        # A request the page itself abandoned by moving on (a favicon still loading when a form
+        # is sent: net::ERR_ABORTED) failed nothing a visitor sees.
+        page.on("requestfailed", lambda request: request.failure != "net::ERR_ABORTED"
+                and self.failed_requests.append(f"{request.method} {request.url} : {request.failure}"))
         page.on("response", lambda response: response.status >= 400 and self.failed_requests.append(
             f"{response.request.method} {response.url} : HTTP {response.status}"))
 
