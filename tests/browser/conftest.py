@@ -124,8 +124,9 @@ class PageProblems:
 
         page.on("console", on_console)
         page.on("pageerror", lambda error: self.console_errors.append(f"exception JS : {error}"))
-        # A request the page itself abandoned by moving on (a favicon still loading when a form
-        # is sent: net::ERR_ABORTED) failed nothing a visitor sees.
+        # A request the browser itself gave up on (net::ERR_ABORTED: a favicon still loading when
+        # the page moves on, the request Chromium turns into a download) failed nothing a visitor
+        # sees. Blocked, refused or missing resources have other errors, or a status >= 400.
         page.on("requestfailed", lambda request: request.failure != "net::ERR_ABORTED"
                 and self.failed_requests.append(f"{request.method} {request.url} : {request.failure}"))
         page.on("response", lambda response: response.status >= 400 and self.failed_requests.append(

@@ -152,12 +152,6 @@ def test_an_editor_exports_edits_previews_and_confirms_an_xlsx_import(
     expect(entries.first.locator("td.field-file_name")).to_have_text("projets.xlsx")
     expect(entries.first.locator("td.field-new")).to_have_text("1")
     expect(entries.first.locator("td.field-updated")).to_have_text("1")
-    # Requests the browser itself gives up on are no failure: the one Chromium turns into a
-    # download, and a favicon still loading when the test leaves a page.
-    page.problems.failed_requests[:] = [
-        line for line in page.problems.failed_requests
-        if not (line.endswith(" : net::ERR_ABORTED") and ("/export/xlsx/" in line or "/favicon" in line))
-    ]
     assert_no_problem(page, "l'export, l'import, les pages publiques et le journal")
 
 
