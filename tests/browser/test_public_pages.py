@@ -23,10 +23,15 @@ def open_site_page(open_page, url, scheme="light", **options):
     return page, response
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", PAGE_URLS)
-def test_page_is_styled_clean_and_accessible(live_site, open_page, assert_accessible, path, scheme):
-    url = live_site + path
+def test_page_is_styled_clean_and_accessible(live_site, open_page, assert_accessible, path):
+    """In light, then dark display: one test for both, since loading the content for the live
+    server costs more than checking a page."""
+    for scheme in ["light", "dark"]:
+        assert_styled_clean_and_accessible(open_page, assert_accessible, live_site + path, path, scheme)
+
+
+def assert_styled_clean_and_accessible(open_page, assert_accessible, url, path, scheme):
     page, response = open_site_page(open_page, url, scheme)
     assert response.status == (404 if path == NOT_FOUND else 200)
 
