@@ -24,9 +24,13 @@ def published(model, *related):
     return [Prefetch(name, queryset=model.objects.published()) for name in related]
 
 
-def evaluated(queryset):
-    """The queryset, run, as prefetch_related leaves a relation's records."""
-    queryset._fetch_all()
+def prefetched(queryset, records=None):
+    """The queryset as prefetch_related leaves a relation: loaded with `records` if given,
+    else with its own results, so that `instance.<relation>.all()` runs no query."""
+    if records is None:
+        queryset._fetch_all()
+    else:
+        queryset._result_cache = records
     queryset._prefetch_done = True
     return queryset
 
@@ -116,9 +120,9 @@ class PoleDetailView(DraftPreviewMixin, DetailView):
         need no join on their (already known) pole."""
         pole = super().get_object(queryset)
         pole._prefetched_objects_cache = {
-            "themes": evaluated(Theme.objects.published().filter(poles=pole)),
-            "key_figures": evaluated(KeyFigure.objects.filter(pole=pole, is_published=True)),
-            "projects": evaluated(Project.objects.filter(pole=pole, is_published=True)),
+            "themes": prefetched(Theme.objects.published().filter(poles=pole)),
+            "key_figures": prefetched(KeyFigure.objects.filter(pole=pole, is_published=True)),
+            "projects": prefetched(Project.objects.filter(pole=pole, is_published=True)),
         }
         linked = list(
             Territory.objects.published()
@@ -129,10 +133,9 @@ class PoleDetailView(DraftPreviewMixin, DetailView):
             .filter(Q(covered=True) | Q(centre=True))
         )
         for relation, flag in (("territories", "covered"), ("centres", "centre")):
-            records = getattr(pole, relation).all()
-            records._result_cache = [territory for territory in linked if getattr(territory, flag)]
-            records._prefetch_done = True
-            pole._prefetched_objects_cache[relation] = records
+            pole._prefetched_objects_cache[relation] = prefetched(
+                getattr(pole, relation).all(), [territory for territory in linked if getattr(territory, flag)]
+            )
         return pole
 
 

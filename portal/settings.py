@@ -198,9 +198,9 @@ else:
             "LOCATION": os.environ.get("PORTAL_CACHE_DIR", str(BASE_DIR / ".cache")),
         },
     }
-# The pages' chrome (asset links, header, footer, display settings), which no content edit changes, is
-# kept in each process's memory by {% cache … using="chrome" %}; not in debug, where a
-# template edit must show at once.
+# The pages' chrome (asset links, header, footer, display settings), which no content edit
+# changes, is kept in each process's memory by {% cache … using="chrome" %}; not in debug,
+# where a template edit must show at once.
 CACHES["chrome"] = {
     "BACKEND": f"django.core.cache.backends.{'dummy.DummyCache' if DEBUG else 'locmem.LocMemCache'}",
     "LOCATION": "chrome",

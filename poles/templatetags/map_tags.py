@@ -88,7 +88,8 @@ def framing(highlighted, framed):
     """The view box around the `framed` outlines (keys without an outline are ignored), and the
     background drawn under the `highlighted` ones: regions filled, départements above them as
     thin borders. Both depend only on the keys and the outlines file, hence kept per process."""
-    shapes = boundaries()["shapes"]
+    data = boundaries()
+    shapes = data["shapes"]
     x0, y0, x1, y1 = union([shapes[key]["box"] for key in framed if key in shapes])
     margin = round(max(x1 - x0, y1 - y0) * MARGIN)
     frame = [x0 - margin, y0 - margin, x1 + margin, y1 + margin]
@@ -96,7 +97,7 @@ def framing(highlighted, framed):
     background = "".join(
         format_html('<path class="portal-map__context portal-map__context--{}" d="{}"/>', kind, shapes[key]["d"])
         for kind in ["region", *([] if wide else ["departement"])]
-        for key in boundaries()["context"]
+        for key in data["context"]
         if key.startswith(f"{kind}:") and key not in highlighted and overlaps(shapes[key]["box"], frame)
     )
     return f"{frame[0]} {frame[1]} {frame[2] - frame[0]} {frame[3] - frame[1]}", mark_safe(background)  # noqa: S308
